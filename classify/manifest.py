@@ -1,0 +1,116 @@
+"""The manifest: the contract between the generators (``nst_aug``, ``gan_aug``) and ``classify``.
+
+Every generator writes ``OUT/manifest.csv``, one row per image, appended (and flushed to disk) as each image
+lands, so a crash loses nothing already written and a re-run can resume. Columns (``MANIFEST_COLUMNS`` first, in
+this order, then any generator-specific extras):
+
+- ``output``  path of the generated image, relative to OUT
+- ``source``  the real image it was made from (NST content / CycleGAN input); empty for noise-driven GANs
+- ``style``   the style image (NST); empty for GANs
+- ``label``   the class the image is meant to carry (may be empty, e.g. before pseudo-labelling)
+- ``method``  ``nst``, ``dcgan``, ``acgan``, ``cyclegan``, ...
+- ``preset``, ``backbone``, ``weights``, ``size``, ``steps``, ``seed``  the parameters that made it
+- ``content_loss``, ``style_loss``, ``tv_loss``, ``total_loss``  final losses where they exist
+- ``seconds``  wall time spent on this image (batch time / batch size for batched generators)
+
+``classify`` reads a manifest as a dataset and uses ``source``/``style`` as *groups*: an image derived from a
+real image that sits in validation or test must never be in training (Mikołajczyk & Grochowski §IV.C).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Iterable, Mapping
+
+MANIFEST_NAME = "manifest.csv"
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "output", "source", "style", "label", "method", "preset", "backbone", "weights", "size", "steps", "seed",
+    "content_loss", "style_loss", "tv_loss", "total_loss", "seconds",
+)
+
+
+def group_key(path: str | os.PathLike) -> str:
+    """Canonical identity of a real image, used to compare ``source``/``style`` with dataset paths."""
+    return os.path.normcase(os.path.realpath(os.fspath(path)))
+
+
+def read_manifest_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Read a manifest (a file, or a folder holding ``manifest.csv``) as a list of row dicts.
+
+    A last line cut short by a crash (fewer fields than the header) is dropped; everything before it is kept.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = []
+        for row in reader:
+            if None in row.values() or None in row:  # truncated or over-long line
+                continue
+            rows.append(row)
+    return rows
+
+
+class ManifestWriter:
+    """Append rows to ``OUT/manifest.csv``, each flushed and fsynced before :meth:`write` returns.
+
+    The header is written when the file is new; when it exists its header must match ``columns`` (a run with
+    other columns is a different kind of run: the caller should refuse to mix them). A trailing partial line
+    left by a crash is cut off before appending.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, extra_columns: Iterable[str] = ()):
+        self.path = Path(out_dir) / MANIFEST_NAME
+        self.columns = list(MANIFEST_COLUMNS) + [c for c in extra_columns if c not in MANIFEST_COLUMNS]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._repair_tail()
+            with open(self.path, newline="", encoding="utf-8") as f:
+                header = next(csv.reader(f), [])
+            if header != self.columns:
+                raise ValueError(
+                    f"{self.path} has columns {header}, this run writes {self.columns}: "
+                    "use another output folder or --overwrite"
+                )
+            self._file = open(self.path, "a", newline="", encoding="utf-8")
+            self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
+        else:
+            self._file = open(self.path, "w", newline="", encoding="utf-8")
+            self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
+            self._writer.writeheader()
+            self._sync()
+
+    def _repair_tail(self) -> None:
+        """Drop a last line without its newline (the write a crash interrupted)."""
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with open(self.path, "r+b") as f:
+                f.truncate(cut)
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def write(self, row: Mapping[str, object]) -> None:
+        """Append one row (missing columns are left empty; unknown keys raise ``ValueError``)."""
+        unknown = set(row) - set(self.columns)
+        if unknown:
+            raise ValueError(f"unknown manifest columns {sorted(unknown)} (known: {self.columns})")
+        self._writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in self.columns})
+        self._sync()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> "ManifestWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
