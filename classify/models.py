@@ -1,0 +1,270 @@
+"""The papers' classifiers as Keras models taking ``float32`` RGB images in 0..255 and returning class probabilities.
+
+Every model scales its own input (an :class:`InputScaling` layer inside the model), so a saved ``.keras`` file
+evaluates raw pixels with no outside preprocessing. Outputs are a softmax over ``num_classes`` (two units for a
+binary task; the binary AUC uses the positive class's probability).
+
+=================  ==========================================================  ================  ============
+name               architecture (VGG notation: number = 3×3 conv, M = max-pool)  source            parameters*
+=================  ==========================================================  ================  ============
+``small_cnn``      32 M 64 M 128 M → global average pool → dropout → softmax    ours, quick runs  93,506
+``vgg9``           64 M 128 M 256 256 M 512 M 512 M → FC 256 → FC 256 → softmax  Mikołajczyk §IV    10,989,954
+``vgg11``          VGG config A: 64 M 128 M 256 256 M 512 512 M 512 512 M + FC   Mikołajczyk §IV    15,709,570
+``vgg16``          VGG config D: 64 64 M 128 128 M 256×3 M 512×3 M 512×3 M + FC  Mikołajczyk §IV    21,203,778
+``densenet121``    keras.applications.DenseNet121, avg pool, dropout, softmax   Mikołajczyk §IV    7,039,554
+``resnet50``       keras.applications.ResNet50, avg pool, dropout, softmax      thesis §5          23,591,810
+``cho_vgg16``      VGG16 with conv1_2 = 17×17 stride 2 (valid), FC 4096 × 2     Cho §III           51,529,538
+=================  ==========================================================  ================  ============
+
+\\* for ``num_classes=2`` at the default input size (224, Cho 256); :data:`PARAM_COUNTS` holds them and the
+tests pin them. The VGG heads are FC-256 → dropout 0.5 → FC-256 → dropout 0.5 → softmax: Simonyan & Zisserman's
+FC-4096 heads would hold 120 M of VGG16's 134 M parameters for a 2-class problem with a few thousand images;
+Mikołajczyk gives neither width nor dropout rate, so 256 and 0.5 (Srivastava et al.'s rate) are our choice.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Callable
+
+import keras
+from keras import layers
+
+#: Parameter counts for num_classes=2 at the default sizes (see the module table); pinned by the tests.
+PARAM_COUNTS: dict[str, int] = {
+    "small_cnn": 93_506,
+    "vgg9": 10_989_954,
+    "vgg11": 15_709_570,
+    "vgg16": 21_203_778,
+    "densenet121": 7_039_554,
+    "resnet50": 23_591_810,
+    "cho_vgg16": 51_529_538,
+}
+
+#: VGG conv configurations (Simonyan & Zisserman 2015, Table 1) and our VGG9.
+VGG_CONFIGS: dict[str, tuple] = {
+    # No public source defines Mikołajczyk's "VGG9": 6 conv + 3 FC = config A without one 512-conv in each of the
+    # last two blocks.
+    "vgg9": (64, "M", 128, "M", 256, 256, "M", 512, "M", 512, "M"),
+    "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),  # config A
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),  # config D
+}
+
+DEFAULT_SIZES = {"cho_vgg16": 256}
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class InputScaling(layers.Layer):
+    """Map 0..255 RGB to what a network expects.
+
+    ``unit``: x/255 (our from-scratch models). ``caffe``: RGB→BGR minus the ImageNet BGR means (103.939, 116.779,
+    123.68) (ResNet50's ``preprocess_input``). ``torch``: (x/255 − mean) / std with ImageNet mean (0.485, 0.456,
+    0.406) and std (0.229, 0.224, 0.225) (DenseNet's).
+    """
+
+    def __init__(self, mode: str = "unit", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("unit", "caffe", "torch"):
+            raise ValueError(f"mode must be unit, caffe or torch, got {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        x = keras.ops.cast(x, "float32")
+        if self.mode == "unit":
+            return x / 255.0
+        if self.mode == "caffe":
+            return x[..., ::-1] - keras.ops.convert_to_tensor([103.939, 116.779, 123.68])
+        mean = keras.ops.convert_to_tensor([0.485, 0.456, 0.406])
+        std = keras.ops.convert_to_tensor([0.229, 0.224, 0.225])
+        return (x / 255.0 - mean) / std
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def _head(x, num_classes: int, fc_units: int, dropout: float, n_fc: int = 2):
+    x = layers.Flatten(name="flatten")(x)
+    for i in range(n_fc):
+        x = layers.Dense(fc_units, activation="relu", name=f"fc{i + 1}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
+    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+
+
+def vgg(config: tuple, num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5,
+        name: str = "vgg") -> keras.Model:
+    """A VGG network from a config tuple (ints = 3×3 'same' ReLU convs of that width, ``"M"`` = 2×2 max-pool)
+    followed by FC-``fc_units`` → dropout → FC-``fc_units`` → dropout → softmax (3 FC layers, as in VGG).
+
+    Parameters: Σ (9·c_in + 1)·c_out over convs + (d·f + f) + (f² + f) + (f·K + K), d = (input_size/2^pools)²·512.
+    """
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = InputScaling("unit", name="scaling")(inputs)
+    block, conv = 1, 1
+    for v in config:
+        if v == "M":
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+            block, conv = block + 1, 1
+        else:
+            x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
+            conv += 1
+    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name=name)
+
+
+def vgg9(num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5) -> keras.Model:
+    """Mikołajczyk & Grochowski's "VGG9" (§IV.D). No public source defines it (the paper names it only): we use
+    6 conv + 3 FC layers = VGG config A with one 512-conv removed from each of the last two blocks,
+    ``64 M 128 M 256 256 M 512 M 512 M``, and an FC-256 ×2 head with dropout 0.5 (our choice; the paper gives
+    neither). 10,989,954 parameters for 2 classes at 224 px."""
+    return vgg(VGG_CONFIGS["vgg9"], num_classes, input_size, fc_units, dropout, name="vgg9")
+
+
+def vgg11(num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5) -> keras.Model:
+    """VGG-11 (Simonyan & Zisserman config A), FC-256 head with dropout 0.5: 15,709,570 parameters (2 classes, 224)."""
+    return vgg(VGG_CONFIGS["vgg11"], num_classes, input_size, fc_units, dropout, name="vgg11")
+
+
+def vgg16(num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5) -> keras.Model:
+    """VGG-16 (config D) from scratch, FC-256 head with dropout 0.5: 21,203,778 parameters (2 classes, 224)."""
+    return vgg(VGG_CONFIGS["vgg16"], num_classes, input_size, fc_units, dropout, name="vgg16")
+
+
+def cho_vgg16(num_classes: int = 2, input_size: int = 256, fc_units: int = 4096, dropout: float = 0.5
+              ) -> keras.Model:
+    """Cho's VGG16 variant for 256×256 inputs (Cho §III): "2nd convolution layer of kernel size and stride size are
+    adapted as 17 and 2", with output size (W − K + 2P)/S + 1 (Cho eq. 3).
+
+    Reading: conv1_2 becomes 64 filters of 17×17, stride 2, no padding (P = 0; with 'same' padding the kernel size
+    would not change the size, so eq. 3 is only meaningful with P = 0): 256 → ⌊(256 − 17)/2⌋ + 1 = 120; all five
+    pools stay, 120 → 60 → 30 → 15 → 7 → 3, so the head sees 3·3·512 = 4608 features. The rest is VGG16
+    config D with its FC-4096 ×2 head (Cho names no change there) and dropout 0.5: 51,529,538 parameters for 2
+    classes. Train with SGD, lr 0.005, 50 epochs (Cho §III; :data:`classify.training.CHO_2021`).
+    """
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = InputScaling("unit", name="scaling")(inputs)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="block1_conv1")(x)
+    x = layers.Conv2D(64, 17, strides=2, padding="valid", activation="relu", name="block1_conv2")(x)
+    block, conv = 1, 3
+    for v in VGG_CONFIGS["vgg16"][2:]:
+        if v == "M":
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+            block, conv = block + 1, 1
+        else:
+            x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
+            conv += 1
+    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name="cho_vgg16")
+
+
+def small_cnn(num_classes: int = 2, input_size: int = 224, dropout: float = 0.3) -> keras.Model:
+    """A small CNN for quick runs and tests: three 3×3 conv (32, 64, 128) + 2×2 max-pool blocks, global average
+    pooling, dropout, softmax. 93,506 parameters for 2 classes at any input size."""
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = InputScaling("unit", name="scaling")(inputs)
+    for i, width in enumerate((32, 64, 128), start=1):
+        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{i}_conv1")(x)
+        x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax", name="predictions")(x),
+                       name="small_cnn")
+
+
+# ------------------------------------------------------------------------------------------ keras.applications
+
+_APPLICATIONS: dict[str, tuple[Callable, str, str]] = {
+    # name: (constructor, InputScaling mode, cached ImageNet no-top weights file name in ~/.keras/models)
+    "densenet121": (keras.applications.DenseNet121, "torch",
+                    "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "resnet50": (keras.applications.ResNet50, "caffe", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+}
+
+
+def _keras_cache_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def _backbone(name: str, input_size: int, weights: str | None) -> tuple[keras.Model, str]:
+    """Build the backbone and return it with a description of the weights it holds.
+
+    ``weights``: ``"imagenet"`` (Keras's cached file, else a download attempt with a 20 s timeout, else random
+    initialisation with a printed notice), ``None``/``"random"`` (random, as asked), or a path to a weights file
+    for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
+    """
+    ctor, _, cached = _APPLICATIONS[name]
+    shape = (input_size, input_size, 3)
+    if weights in (None, "random"):
+        return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), "random (as requested)"
+    if weights != "imagenet":
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: weights file not found for {name}")
+        base = ctor(include_top=False, weights=None, input_shape=shape, pooling="avg")
+        base.load_weights(str(path))
+        return base, f"file {path}"
+    have_cache = (_keras_cache_dir() / cached).is_file()
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(20)
+    try:
+        base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling="avg")
+        return base, "imagenet (keras cache)" if have_cache else "imagenet (downloaded by keras)"
+    except Exception as err:  # no network, no cache
+        print(f"NOTICE: {name}: ImageNet weights unavailable ({err.__class__.__name__}: {str(err)[:120]}); "
+              f"using RANDOM initialisation. Put {cached} in {_keras_cache_dir()} or pass a weights file.")
+        return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), \
+            "random (ImageNet weights unavailable)"
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def application(name: str, num_classes: int = 2, input_size: int = 224, weights: str | None = "imagenet",
+                dropout: float = 0.5) -> keras.Model:
+    """``keras.applications`` backbone (``densenet121`` or ``resnet50``) + global average pool + dropout + softmax.
+
+    The backbone is the layer named ``"backbone"`` (freeze it with :func:`set_backbone_trainable`); the model
+    attribute ``weights_source`` says which weights it holds. Thesis §5: ImageNet ResNet-50, head first then
+    the whole network; Mikołajczyk §IV.D: DenseNet121.
+    """
+    if name not in _APPLICATIONS:
+        raise ValueError(f"unknown application {name!r}; known: {sorted(_APPLICATIONS)}")
+    base, source = _backbone(name, input_size, weights)
+    base.name = "backbone"
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = InputScaling(_APPLICATIONS[name][1], name="scaling")(inputs)
+    x = base(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    model = keras.Model(inputs, layers.Dense(num_classes, activation="softmax", name="predictions")(x), name=name)
+    model.weights_source = source
+    return model
+
+
+def set_backbone_trainable(model: keras.Model, trainable: bool) -> bool:
+    """Freeze (``False``) or unfreeze the layer named ``backbone``; returns whether the model has one.
+    Recompile the model afterwards (Keras reads ``trainable`` at compile time)."""
+    try:
+        model.get_layer("backbone").trainable = trainable
+        return True
+    except ValueError:
+        return False
+
+
+ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16")
+
+
+def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, dropout: float | None = None,
+                weights: str | None = "imagenet", fc_units: int | None = None) -> keras.Model:
+    """Build any of :data:`ARCHITECTURES`. ``input_size`` defaults to 224 (Cho: 256); ``weights`` matters only for
+    densenet121/resnet50. Sets ``model.weights_source``."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    size = input_size or DEFAULT_SIZES.get(arch, 224)
+    kw = {} if dropout is None else {"dropout": dropout}
+    if fc_units is not None and arch in ("vgg9", "vgg11", "vgg16", "cho_vgg16"):
+        kw["fc_units"] = fc_units
+    if arch in _APPLICATIONS:
+        return application(arch, num_classes, size, weights, **kw)
+    model = {"small_cnn": small_cnn, "vgg9": vgg9, "vgg11": vgg11, "vgg16": vgg16,
+             "cho_vgg16": cho_vgg16}[arch](num_classes, size, **kw)
+    model.weights_source = "random (trained from scratch)"
+    return model
