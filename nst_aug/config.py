@@ -1,0 +1,120 @@
+"""``NSTConfig``: every setting of one neural style transfer, in one place, with its default.
+
+Presets (:mod:`nst_aug.presets`) are ``NSTConfig`` instances whose every value cites its source; any value can be
+overridden with :func:`dataclasses.replace` or :meth:`NSTConfig.override`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .losses import CONTENT_REDUCTIONS, STYLE_NORMALISATIONS
+from .vgg import conv_layer_names
+
+
+@dataclass(frozen=True)
+class NSTConfig:
+    """All settings of an optimisation-based style transfer (Gatys et al. 2016).
+
+    The loss for one (content p, style a, image x) problem is
+
+        L(x) = α Σ_{l∈C} v_l L_content^l(x, p) + β Σ_{l∈S} w_l E_l(x, a) + γ TV(x)
+
+    with α = ``content_weight``, β = ``style_weight``, γ = ``tv_weight``, ``v``/``w`` the layer weights, ``E_l``
+    the style loss of layer ``l`` (a Gram loss, or a cross-Gram loss for ``style_terms="chain"``).
+    """
+
+    name: str = "custom"
+    # feature extractor
+    backbone: str = "vgg19"
+    weights: str | None = "auto"
+    pooling: str = "max"
+    size: int = 224
+    # content
+    content_layers: tuple[str, ...] = ("block5_conv2",)
+    content_weight: float = 1e4
+    content_reduction: str = "mean"
+    content_layer_weights: Any = "uniform"
+    # style
+    style_layers: tuple[str, ...] = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+    style_weight: float = 1e-2
+    style_normalisation: str = "mean"
+    style_layer_weights: Any = "uniform"
+    style_terms: str = "gram"  # "gram" (per layer) or "chain" (Novak & Nikulin correlation chain)
+    shift: float = 0.0
+    style_scale: float = 1.0
+    style_blend: tuple[float, ...] | None = None
+    # total variation
+    tv_weight: float = 0.0
+    tv_kind: str = "abs"
+    tv_power: float = 1.25
+    # optimisation
+    optimizer: str = "adam"
+    steps: int = 1000
+    learning_rate: float = 0.02
+    adam_beta1: float = 0.99
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 0.1
+    lbfgs_maxfun: int = 20
+    lbfgs_history: int = 10
+    pixel_scale: float = 1.0  # the optimised image lives in [0, pixel_scale]
+    clip: bool = True
+    init: str = "content"
+    preserve_color: bool = False
+    # implementation
+    reference: str = "paper"  # "paper" or "inetwork" (titu1994 INetwork.py's loss, bugs included)
+    precision: str = "float32"  # "float32", "bfloat16", "float16" or "auto"
+    jit_compile: bool = False
+    seed: int = 0
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        all_layers = conv_layer_names(self.backbone)
+        for layer in self.content_layers + self.style_layers:
+            if layer not in all_layers:
+                raise ValueError(f"{self.backbone} has no layer {layer!r}; conv layers: {list(all_layers)}")
+        checks = {
+            "content_reduction": (self.content_reduction, CONTENT_REDUCTIONS),
+            "style_normalisation": (self.style_normalisation, STYLE_NORMALISATIONS),
+            "style_terms": (self.style_terms, ("gram", "chain")),
+            "tv_kind": (self.tv_kind, ("abs", "power")),
+            "optimizer": (self.optimizer, ("adam", "lbfgs")),
+            "pooling": (self.pooling, ("max", "avg")),
+            "reference": (self.reference, ("paper", "inetwork")),
+            "precision": (self.precision, ("float32", "bfloat16", "float16", "auto")),
+        }
+        for key, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {value!r}")
+        if not (isinstance(self.init, str) and self.init in ("content", "noise", "style")):
+            raise ValueError(f"init must be 'content', 'noise' or 'style', got {self.init!r}")
+        if self.size < 32:
+            raise ValueError(f"size must be at least 32 px, got {self.size}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.style_terms == "chain" and len(self.style_layers) < 2:
+            raise ValueError("the correlation chain needs at least two style layers")
+
+    def override(self, **changes: Any) -> "NSTConfig":
+        """A copy with ``changes`` applied (``None`` values are ignored); unknown names raise ``TypeError``."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise TypeError(f"unknown NSTConfig fields {sorted(unknown)}")
+        changes = {k: v for k, v in changes.items() if v is not None}
+        for key in ("content_layers", "style_layers", "style_blend"):
+            if isinstance(changes.get(key), list):
+                changes[key] = tuple(changes[key])
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (without the ``sources`` notes)."""
+        d = dataclasses.asdict(self)
+        d.pop("sources")
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+    def differences(self, other: "NSTConfig") -> dict[str, tuple[Any, Any]]:
+        """``{field: (self value, other value)}`` for every setting that differs (``sources`` ignored)."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}

