@@ -131,6 +131,18 @@ def _decode_fn(size: int, method: str, fit: str) -> Callable:
     return decode
 
 
+def _decoded_ok(img, label, ok):
+    return ok
+
+
+def _drop_flag(img, label, ok):
+    return img, label
+
+
+def _to_float(x, y):
+    return tf.cast(x, tf.float32), y
+
+
 def make_dataset(
     samples: Sequence[Sample],
     class_names: Sequence[str],
@@ -164,7 +176,7 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices(
         ([s.path for s in samples], np.asarray(safe_flags, dtype=bool), labels))
     ds = ds.map(_decode_fn(image_size, resize_method, fit), num_parallel_calls=AUTOTUNE, deterministic=True)
-    ds = ds.filter(lambda img, label, ok: ok).map(lambda img, label, ok: (img, label))
+    ds = ds.filter(_decoded_ok).map(_drop_flag)
     if cache:
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
@@ -172,9 +184,11 @@ def make_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(_to_float, num_parallel_calls=AUTOTUNE)
     if augment is not None:
-        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=AUTOTUNE)
+        def apply_augment(x, y):
+            return augment(x, training=True), y
+        ds = ds.map(apply_augment, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
 
 

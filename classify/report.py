@@ -1,0 +1,125 @@
+"""Per-run reports: ``report.json`` (everything), ``report.md`` (for people) and PNG plots (matplotlib, Agg).
+
+Plots: ``roc.png`` (ROC curve(s) with AUC in the legend, chance diagonal), ``confusion_matrix.png`` (counts, rows =
+true class), ``learning_curves.png`` (loss and accuracy per epoch, train and validation).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .metrics import roc_curves  # noqa: E402
+
+
+def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
+    """Read a Keras ``CSVLogger`` file as ``{column: values}`` (the ``epoch`` column included)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in (rows[0] if rows else {})}
+
+
+def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1, title: str = "ROC") -> Path:
+    curves = roc_curves(y_true, probs, class_names, positive)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, (fpr, tpr, auc) in curves.items():
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="chance")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path, title: str = "Confusion matrix"
+                   ) -> Path:
+    cm = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(class_names), 1.0 + 0.7 * len(class_names)))
+    im = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    threshold = cm.max() / 2 if cm.size else 0
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_learning_curves(history: Mapping[str, Sequence[float]], path, title: str = "Learning curves") -> Path | None:
+    metrics = [m for m in ("loss", "accuracy") if m in history]
+    if not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5))
+    axes = np.atleast_1d(axes)
+    for ax, m in zip(axes, metrics):
+        epochs = np.arange(1, len(history[m]) + 1)
+        ax.plot(epochs, history[m], "o-", label=f"train {m}")
+        if f"val_{m}" in history:
+            ax.plot(np.arange(1, len(history[f"val_{m}"]) + 1), history[f"val_{m}"], "o-", label=f"val {m}")
+        ax.set(xlabel="epoch", ylabel=m, title=f"{title}: {m}")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, history: Mapping | None = None,
+                 options: Mapping | None = None, title: str = "Classification report", positive: int = 1
+                 ) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and the plots to ``out_dir``; returns ``{name: path}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = metrics["class_names"]
+    files = {
+        "roc": plot_roc(y_true, probs, names, out / "roc.png", positive, title=f"ROC — {title}"),
+        "confusion_matrix": plot_confusion(metrics["confusion_matrix"], names, out / "confusion_matrix.png"),
+    }
+    if history:
+        lc = plot_learning_curves(history, out / "learning_curves.png")
+        if lc:
+            files["learning_curves"] = lc
+    payload = {"title": title, "metrics": metrics, "options": dict(options or {}),
+               "history": {k: list(map(float, v)) for k, v in (history or {}).items()},
+               "plots": {k: p.name for k, p in files.items()}}
+    (out / "report.json").write_text(json.dumps(payload, indent=2))
+    lines = [f"# {title}", "",
+             f"- images: {metrics['n']}", f"- accuracy: {_fmt(metrics['accuracy'])}",
+             f"- balanced accuracy: {_fmt(metrics['balanced_accuracy'])}",
+             f"- ROC AUC ({metrics['auc_kind']}): {_fmt(metrics['auc'])}", "",
+             "| class | precision | recall | F1 | AUC (one-vs-rest) | support |", "|---|---|---|---|---|---|"]
+    for name, m in metrics["per_class"].items():
+        lines.append(f"| {name} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | "
+                     f"{_fmt(m['auc'])} | {m['support']} |")
+    lines += ["", "Confusion matrix (rows = true, columns = predicted):", "",
+              "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for name, row in zip(names, metrics["confusion_matrix"]):
+        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    lines += [""] + [f"![{k}]({p.name})" for k, p in files.items()] + [""]
+    if options:
+        lines += ["## Options", "", "```json", json.dumps(dict(options), indent=2, default=str), "```", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    files["json"], files["md"] = out / "report.json", out / "report.md"
+    return files

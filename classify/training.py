@@ -1,0 +1,306 @@
+"""Training: ``model.fit`` with the papers' optimisers, early stopping, logs, class weights, and fastai's
+LR finder + 1cycle policy with cyclic momentum (the thesis's ResNet-50 recipe).
+
+1cycle (Smith 2018, arXiv:1803.09820; thesis §2.2.10), with fastai v1's defaults (``OneCycleScheduler``:
+``div_factor=25, pct_start=0.3, moms=(0.95, 0.85), final_div=div_factor·1e4``). Over ``n`` optimiser steps,
+``a = ⌊pct_start·n⌋`` warm-up steps and ``n − a`` annealing steps, both cosine:
+
+    cos_anneal(start, end, p) = end + (start − end)/2 · (1 + cos(π p))
+    lr(i)  = cos_anneal(max_lr/div_factor, max_lr, i/a)                    for i < a
+           = cos_anneal(max_lr, max_lr/final_div, (i − a)/(n − a))         for i ≥ a
+    mom(i) = cos_anneal(0.95, 0.85, i/a), then cos_anneal(0.85, 0.95, (i − a)/(n − a))
+
+"Momentum" is Adam's β₁ (fastai sets ``betas[0]``) or SGD's momentum.
+
+LR finder (fastai v1 ``lr_find``: ``start_lr=1e-7, end_lr=10, num_it=100, stop_div=True``): the learning rate
+grows exponentially, ``lr(i) = start·(end/start)^(i/num_it)``; the loss is smoothed with fastai's debiased moving
+average ``m_i = β m_{i−1} + (1−β) L_i``, ``s_i = m_i / (1 − β^{i+1})``, β = 0.98; the run stops once
+``s_i > 4 · min_{j≤i} s_j`` (or NaN). The suggestion is fastai's: the lr where the smoothed loss falls
+fastest, ``argmin_i ds/di`` (lr is log-uniform in i) after skipping the first 10 and last 5 points. Weights are
+restored afterwards.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .models import set_backbone_trainable
+
+#: Cho §III: "Stochastic Gradient descent(SGD) ... 50 epochs and learning rate = 0.005" (momentum not stated: 0).
+CHO_2021 = dict(optimizer="sgd", learning_rate=0.005, momentum=0.0, epochs=50)
+#: fastai v1 ``fit_one_cycle`` / ``OneCycleScheduler`` defaults (thesis §5: fastai ResNet-50 with 1cycle).
+FASTAI_ONE_CYCLE = dict(div_factor=25.0, pct_start=0.3, moms=(0.95, 0.85), final_div=25.0 * 1e4)
+#: fastai v1 ``Learner.lr_find`` defaults.
+FASTAI_LR_FIND = dict(start_lr=1e-7, end_lr=10.0, num_it=100, stop_div=True, beta=0.98)
+
+
+def set_seeds(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow/Keras (``keras.utils.set_random_seed``)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, momentum: float | None = None
+                   ) -> keras.optimizers.Optimizer:
+    """``adam`` (Mikołajczyk: unspecified, Keras's default; thesis: fastai's Adam) or ``sgd`` (Cho: lr 0.005).
+
+    Momentum (Adam's β₁ / SGD's momentum) is held in a ``keras.Variable`` so :class:`CyclicMomentum` can change it
+    between steps of an already-compiled train function (a Python float would be baked into the graph).
+    """
+    if name == "adam":
+        opt = keras.optimizers.Adam(learning_rate, beta_1=0.9 if momentum is None else momentum)
+        opt.beta_1 = keras.Variable(float(opt.beta_1), trainable=False, name="beta_1", dtype="float32")
+    elif name == "sgd":
+        opt = keras.optimizers.SGD(learning_rate, momentum=0.0 if momentum is None else momentum)
+        opt.momentum = keras.Variable(float(opt.momentum), trainable=False, name="momentum", dtype="float32")
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")
+    return opt
+
+
+def compile_model(model: keras.Model, optimizer: str | keras.optimizers.Optimizer = "adam",
+                  learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+                  momentum: float | None = None) -> keras.Model:
+    """Compile with sparse categorical cross-entropy and accuracy (labels are class indices)."""
+    opt = make_optimizer(optimizer, learning_rate, momentum) if isinstance(optimizer, str) else optimizer
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:
+    """Balanced class weights ``w_c = N / (K · n_c)`` (sklearn's "balanced"); absent classes get 0."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=num_classes)
+    n = counts.sum()
+    return {c: (float(n / (num_classes * counts[c])) if counts[c] else 0.0) for c in range(num_classes)}
+
+
+# -------------------------------------------------------------------------------------------------- 1cycle
+
+
+def cos_anneal(start, end, pct):
+    """``end + (start − end)/2 · (1 + cos(π·pct))``: ``start`` at pct 0, ``end`` at pct 1 (fastai annealing_cos)."""
+    return end + (start - end) / 2.0 * (1.0 + keras.ops.cos(math.pi * pct))
+
+
+def _phase_values(step, total_steps: int, pct_start: float, v0, v1, v2):
+    step = keras.ops.cast(step, "float32")
+    a = float(max(1, int(total_steps * pct_start)))
+    b = float(max(1, total_steps - int(total_steps * pct_start)))
+    warm = cos_anneal(v0, v1, keras.ops.clip(step / a, 0.0, 1.0))
+    anneal = cos_anneal(v1, v2, keras.ops.clip((step - a) / b, 0.0, 1.0))
+    return keras.ops.where(step < a, warm, anneal)
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The 1cycle learning rate (module docstring) as a ``LearningRateSchedule`` of the optimiser step."""
+
+    def __init__(self, max_lr: float, total_steps: int, div_factor: float = 25.0, pct_start: float = 0.3,
+                 final_div: float | None = None):
+        if total_steps < 2:
+            raise ValueError(f"total_steps must be >= 2, got {total_steps}")
+        self.max_lr, self.total_steps = float(max_lr), int(total_steps)
+        self.div_factor, self.pct_start = float(div_factor), float(pct_start)
+        self.final_div = float(div_factor * 1e4 if final_div is None else final_div)
+
+    def __call__(self, step):
+        return _phase_values(step, self.total_steps, self.pct_start, self.max_lr / self.div_factor, self.max_lr,
+                             self.max_lr / self.final_div)
+
+    def get_config(self):
+        return dict(max_lr=self.max_lr, total_steps=self.total_steps, div_factor=self.div_factor,
+                    pct_start=self.pct_start, final_div=self.final_div)
+
+
+def one_cycle_momentum(step, total_steps: int, moms: tuple[float, float] = (0.95, 0.85), pct_start: float = 0.3):
+    """Cyclic momentum of 1cycle: ``moms[0] → moms[1]`` during warm-up, back to ``moms[0]`` while annealing."""
+    return _phase_values(step, total_steps, pct_start, moms[0], moms[1], moms[0])
+
+
+class CyclicMomentum(keras.callbacks.Callback):
+    """Set Adam's β₁ (or SGD's momentum) before every batch from :func:`one_cycle_momentum` of the optimiser step.
+    Needs an optimiser from :func:`make_optimizer` (momentum held in a variable)."""
+
+    def __init__(self, total_steps: int, moms: tuple[float, float] = (0.95, 0.85), pct_start: float = 0.3):
+        super().__init__()
+        self.total_steps, self.moms, self.pct_start = total_steps, tuple(moms), pct_start
+        self.history: list[float] = []
+
+    def _variable(self):
+        opt = self.model.optimizer
+        var = getattr(opt, "beta_1", None) if hasattr(opt, "beta_1") else getattr(opt, "momentum", None)
+        if not isinstance(var, keras.Variable):
+            raise TypeError("CyclicMomentum needs an optimizer from classify.training.make_optimizer")
+        return var
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        value = float(one_cycle_momentum(step, self.total_steps, self.moms, self.pct_start))
+        self._variable().assign(value)
+        self.history.append(value)
+
+
+def one_cycle(max_lr: float, total_steps: int, div_factor: float = 25.0, pct_start: float = 0.3,
+              moms: tuple[float, float] = (0.95, 0.85), final_div: float | None = None
+              ) -> tuple[OneCycleSchedule, CyclicMomentum]:
+    """fastai v1 ``fit_one_cycle``: the learning-rate schedule (for the optimiser) and the momentum callback."""
+    return (OneCycleSchedule(max_lr, total_steps, div_factor, pct_start, final_div),
+            CyclicMomentum(total_steps, moms, pct_start))
+
+
+# ------------------------------------------------------------------------------------------------ LR finder
+
+
+@dataclass
+class LRFinderResult:
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)      # raw batch losses
+    smoothed: list[float] = field(default_factory=list)    # debiased moving average (β = 0.98)
+    suggestion: float | None = None                        # lr of the steepest descent of the smoothed loss
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """Loss vs learning rate (log x) with the suggestion marked; PNG via the Agg backend."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(self.lrs, self.smoothed, label="smoothed loss")
+        ax.plot(self.lrs, self.losses, alpha=0.3, label="batch loss")
+        if self.suggestion:
+            ax.axvline(self.suggestion, color="r", ls="--", label=f"suggestion {self.suggestion:.2e}")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return Path(path)
+
+
+def lr_find_schedule(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
+    """``start·(end/start)^(i/num_it)`` for i = 0..num_it−1 (fastai annealing_exp)."""
+    i = np.arange(num_it, dtype=np.float64)
+    return start_lr * (end_lr / start_lr) ** (i / num_it)
+
+
+def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> np.ndarray:
+    """fastai ``SmoothenValue``: ``m_i = β m_{i−1} + (1−β) L_i``, returned debiased as ``m_i / (1 − β^{i+1})``."""
+    out, m = [], 0.0
+    for i, loss in enumerate(losses):
+        m = beta * m + (1 - beta) * loss
+        out.append(m / (1 - beta ** (i + 1)))
+    return np.asarray(out)
+
+
+def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], skip_start: int = 10, skip_end: int = 5
+               ) -> float | None:
+    """fastai v1 ``Recorder.plot(suggestion=True)``: the lr at ``argmin(np.gradient(loss))`` on the trimmed curve."""
+    lrs = np.asarray(lrs)[skip_start: len(lrs) - skip_end if skip_end else None]
+    s = np.asarray(smoothed)[skip_start: len(smoothed) - skip_end if skip_end else None]
+    if len(s) < 2:
+        return None
+    return float(lrs[int(np.argmin(np.gradient(s)))])
+
+
+def lr_find(model: keras.Model, dataset: tf.data.Dataset, start_lr: float = 1e-7, end_lr: float = 10.0,
+            num_it: int = 100, stop_div: bool = True, beta: float = 0.98) -> LRFinderResult:
+    """fastai's LR range test on a compiled ``model`` (module docstring). ``dataset`` is repeated as needed; the
+    model's weights and the optimiser's learning rate are restored afterwards (the optimiser's moment estimates are
+    not: recompile before training, as :func:`fine_tune` does)."""
+    weights = model.get_weights()
+    opt = model.optimizer
+    if isinstance(opt._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        raise ValueError("lr_find needs a model compiled with a constant learning rate, not a schedule")
+    old_lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
+    schedule = lr_find_schedule(start_lr, end_lr, num_it)
+    result = LRFinderResult()
+    best, m = math.inf, 0.0
+    try:
+        for i, (x, y) in enumerate(dataset.repeat().take(num_it)):
+            opt.learning_rate = float(schedule[i])
+            loss = float(model.train_on_batch(x, y, return_dict=True)["loss"])
+            m = beta * m + (1 - beta) * loss
+            s = m / (1 - beta ** (i + 1))
+            result.lrs.append(float(schedule[i]))
+            result.losses.append(loss)
+            result.smoothed.append(s)
+            best = min(best, s)
+            if stop_div and (s > 4 * best or math.isnan(s)):
+                break
+    finally:
+        model.set_weights(weights)
+        opt.learning_rate = old_lr
+    result.suggestion = suggest_lr(result.lrs, result.smoothed)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- fitting
+
+
+def standard_callbacks(out_dir: str | os.PathLike, patience: int | None = 10, monitor: str = "val_loss",
+                       tensorboard: bool = False, checkpoint: bool = True) -> list[keras.callbacks.Callback]:
+    """EarlyStopping(restore_best_weights) on ``monitor`` (Mikołajczyk §IV.D "early stopping"), ModelCheckpoint of
+    the best epoch to ``OUT/best.keras``, CSVLogger to ``OUT/history.csv`` (appending), TensorBoard to
+    ``OUT/tensorboard`` when asked."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cbs: list[keras.callbacks.Callback] = [keras.callbacks.CSVLogger(str(out / "history.csv"), append=True)]
+    if patience:
+        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,
+                                                 verbose=1))
+    if checkpoint:
+        cbs.append(keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor, save_best_only=True))
+    if tensorboard:
+        cbs.append(keras.callbacks.TensorBoard(str(out / "tensorboard")))
+    return cbs
+
+
+def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset | None, epochs: int,
+        out_dir: str | os.PathLike, patience: int | None = 10, class_weight: dict[int, float] | None = None,
+        tensorboard: bool = False, extra_callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
+        verbose: int | str = "auto") -> dict[str, list[float]]:
+    """``model.fit`` with :func:`standard_callbacks` (monitoring ``val_loss``, or ``loss`` without ``val``);
+    returns the history dict."""
+    cbs = standard_callbacks(out_dir, patience, "val_loss" if val is not None else "loss", tensorboard)
+    hist = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
+                     class_weight=class_weight, callbacks=cbs + list(extra_callbacks), verbose=verbose)
+    return hist.history
+
+
+def fine_tune(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset | None, out_dir: str | os.PathLike,
+              head_epochs: int, epochs: int, max_lr: float, steps_per_epoch: int, optimizer: str = "adam",
+              patience: int | None = None, class_weight: dict[int, float] | None = None,
+              unfrozen_lr_factor: float = 0.1, verbose: int | str = "auto") -> dict[str, list[float]]:
+    """Thesis §5 / fastai: train the new head with the backbone frozen (1cycle, ``max_lr``) for ``head_epochs``,
+    then unfreeze everything and train ``epochs`` more with 1cycle at ``max_lr · unfrozen_lr_factor`` (fastai's
+    ``unfreeze(); fit_one_cycle(n, slice(..., lr/10))`` pattern, without discriminative rates). Models without a
+    ``backbone`` layer are simply trained for ``head_epochs + epochs``."""
+    history: dict[str, list[float]] = {}
+
+    def run(n_epochs: int, lr: float, start: int) -> None:
+        schedule, momentum = one_cycle(lr, max(2, n_epochs * steps_per_epoch))
+        compile_model(model, optimizer, schedule)
+        h = fit(model, train, val, start + n_epochs, out_dir, patience, class_weight,
+                extra_callbacks=[momentum], initial_epoch=start, verbose=verbose)
+        for k, v in h.items():
+            history.setdefault(k, []).extend(v)
+
+    has_backbone = set_backbone_trainable(model, False)
+    if has_backbone and head_epochs:
+        run(head_epochs, max_lr, 0)
+        set_backbone_trainable(model, True)
+        run(epochs, max_lr * unfrozen_lr_factor, head_epochs)
+    else:
+        set_backbone_trainable(model, True)
+        run(head_epochs + epochs, max_lr, 0)
+    return history
