@@ -190,5 +190,5 @@ def static_augment(samples: Iterable[Sample], out_dir: str | os.PathLike, copies
                     save_image(static_transform(image, dx, dy, angle), out_dir / rel)
                     writer.write({"output": rel, "source": s.path, "label": s.label, "method": "static_affine",
                                   "seed": seed, "dx": round(dx, 3), "dy": round(dy, 3), "angle": round(angle, 3)})
-                result.append(Sample(str((out_dir / rel).resolve()), s.label, source=s.path))
+                result.append(Sample(str((out_dir / rel).resolve()), s.label, source=s.path, generated=True))
     return result

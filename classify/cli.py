@@ -106,10 +106,10 @@ def print_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def write_split(path: Path, parts: dict[str, Sequence[Sample]]) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["path", "label", "source", "style", "part"])
+        w.writerow(["path", "label", "source", "style", "generated", "part"])
         for part, samples in parts.items():
             for s in samples:
-                w.writerow([s.path, s.label, s.source, s.style, part])
+                w.writerow([s.path, s.label, s.source, s.style, int(s.generated), part])
 
 
 def read_split(path: str | os.PathLike, part: str | None = None) -> list[Sample]:
@@ -117,7 +117,7 @@ def read_split(path: str | os.PathLike, part: str | None = None) -> list[Sample]
         rows = list(csv.DictReader(f))
     if rows and "part" not in rows[0]:
         raise CLIError(f"{path}: not a split file (no 'part' column)")
-    return [Sample(r["path"], r["label"], r.get("source", ""), r.get("style", ""))
+    return [Sample(r["path"], r["label"], r.get("source", ""), r.get("style", ""), r.get("generated") == "1")
             for r in rows if part is None or r["part"] == part]
 
 

@@ -31,18 +31,21 @@ class Sample:
     """One image of a dataset.
 
     ``path`` is absolute; ``label`` is a class name ('' when unknown); for a synthetic image ``source`` and
-    ``style`` are the real images it derives from (manifest columns), '' for real images.
+    ``style`` are the real images it derives from (manifest columns), '' for real images. ``generated`` marks an
+    image read from a generator manifest (a noise-driven GAN image has neither source nor style but is still
+    synthetic).
     """
 
     path: str
     label: str
     source: str = ""
     style: str = ""
+    generated: bool = False
 
     @property
     def synthetic(self) -> bool:
-        """True for an image derived from other images (it has a ``source`` or ``style``)."""
-        return bool(self.source or self.style)
+        """True for a generated image (from a manifest, or with a ``source``/``style``): training only."""
+        return bool(self.generated or self.source or self.style)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -199,7 +202,7 @@ def read_manifest(path: str | os.PathLike, label_column: str = "label") -> list[
 
     return [
         Sample(resolve(r["output"]), (r.get(label_column) or "").strip(), resolve(r.get("source", "")),
-               resolve(r.get("style", "")))
+               resolve(r.get("style", "")), generated=True)
         for r in rows
         if (r.get("output") or "").strip()
     ]
