@@ -59,13 +59,14 @@ def read_manifest_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 class ManifestWriter:
     """Append rows to ``OUT/manifest.csv``, each flushed and fsynced before :meth:`write` returns.
 
-    The header is written when the file is new; when it exists its header must match ``columns`` (a run with
+    ``name`` lets parallel shards of one run write their own manifests in one folder. The header is written
+    when the file is new; when it exists its header must match ``columns`` (a run with
     other columns is a different kind of run: the caller should refuse to mix them). A trailing partial line
     left by a crash is cut off before appending.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, extra_columns: Iterable[str] = ()):
-        self.path = Path(out_dir) / MANIFEST_NAME
+    def __init__(self, out_dir: str | os.PathLike, extra_columns: Iterable[str] = (), name: str = MANIFEST_NAME):
+        self.path = Path(out_dir) / name
         self.columns = list(MANIFEST_COLUMNS) + [c for c in extra_columns if c not in MANIFEST_COLUMNS]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size > 0:
