@@ -91,13 +91,15 @@ def _build_vgg(backbone: str, pooling: str) -> keras.Model:
         return vgg
     if pooling != "avg":
         raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-    # Rebuild the same graph with AveragePooling2D in place of each MaxPooling2D (same names, same weights).
+    # Rebuild the same graph with AveragePooling2D in place of each MaxPooling2D (same layer names; weights are
+    # loaded afterwards). Fresh layers, not the originals: a layer called twice keeps its *first* call's
+    # ``.output``, which would tie the feature model back to the max-pooling graph ("not connected to inputs").
     x = inp = keras.Input((None, None, 3))
     for layer in vgg.layers[1:]:
         if isinstance(layer, keras.layers.MaxPooling2D):
             x = keras.layers.AveragePooling2D(2, 2, name=layer.name)(x)
         else:
-            x = layer(x)
+            x = layer.__class__.from_config(layer.get_config())(x)
     return keras.Model(inp, x, name=f"{backbone}_avgpool")
 
 
