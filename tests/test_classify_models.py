@@ -1,0 +1,94 @@
+"""classify.models: each architecture builds with its documented parameter count and trains a step."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classify.models import PARAM_COUNTS, VGG_CONFIGS, build_model, set_backbone_trainable
+
+
+def _conv_params(config, c_in=3):
+    total = 0
+    for v in config:
+        if v != "M":
+            total += (9 * c_in + 1) * v
+            c_in = v
+    return total
+
+
+def _vgg_expected(config, size=224, fc=256, k=2):
+    """Hand count: Σ(9·c_in+1)·c_out + (d·f+f) + (f²+f) + (f·K+K), d = (size/2^pools)²·512."""
+    pools = config.count("M")
+    d = (size // 2 ** pools) ** 2 * 512
+    return _conv_params(config) + d * fc + fc + fc * fc + fc + fc * k + k
+
+
+def test_documented_counts_match_hand_counts():
+    assert PARAM_COUNTS["vgg9"] == _vgg_expected(VGG_CONFIGS["vgg9"])
+    assert PARAM_COUNTS["vgg11"] == _vgg_expected(VGG_CONFIGS["vgg11"])
+    assert PARAM_COUNTS["vgg16"] == _vgg_expected(VGG_CONFIGS["vgg16"])
+    assert _conv_params(VGG_CONFIGS["vgg16"]) == 14_714_688  # keras.applications.VGG16 notop
+    assert _conv_params(VGG_CONFIGS["vgg11"]) == 9_220_480
+    # Cho: conv1_2 17x17x64x64, 256 -> (256-17)//2+1 = 120 -> 5 pools -> 3x3x512; FC-4096 x2
+    convs = _conv_params(VGG_CONFIGS["vgg16"]) - (9 * 64 + 1) * 64 + (17 * 17 * 64 + 1) * 64
+    assert PARAM_COUNTS["cho_vgg16"] == convs + 4608 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 2 + 2
+    assert PARAM_COUNTS["small_cnn"] == (27 + 1) * 32 + (9 * 32 + 1) * 64 + (9 * 64 + 1) * 128 + 128 * 2 + 2
+
+
+@pytest.mark.parametrize("arch", ["small_cnn", "vgg9", "vgg11", "vgg16", "cho_vgg16", "densenet121", "resnet50"])
+def test_builds_with_documented_parameter_count(arch):
+    model = build_model(arch, 2, weights="random")
+    assert model.count_params() == PARAM_COUNTS[arch]
+    assert model.output_shape == (None, 2)
+
+
+def test_cho_feature_map_sizes():
+    model = build_model("cho_vgg16", 2, weights=None)
+    assert model.get_layer("block1_conv2").output.shape[1:] == (120, 120, 64)
+    assert model.get_layer("block5_pool").output.shape[1:] == (3, 3, 512)
+
+
+def _train_step(model, size, k=2):
+    from classify.training import compile_model
+    x = np.random.default_rng(0).uniform(0, 255, (4, size, size, 3)).astype("float32")
+    y = np.array([0, 1, 0, 1][:4]) % k
+    compile_model(model, "adam", 1e-4)
+    before = [w.copy() for w in model.get_weights()]
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch,size", [("small_cnn", 32), ("vgg9", 32), ("vgg11", 32),
+                                       pytest.param("vgg16", 32, marks=pytest.mark.slow),
+                                       pytest.param("cho_vgg16", 96, marks=pytest.mark.slow)])
+def test_trains_a_step_small(arch, size):
+    _train_step(build_model(arch, 2, input_size=size, fc_units=32 if arch != "small_cnn" else None), size)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["densenet121", "resnet50"])
+def test_applications_train_a_step(arch):
+    _train_step(build_model(arch, 3, input_size=32, weights="random"), 32, k=3)
+
+
+def test_imagenet_unavailable_notice_and_freeze(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no cached weights here
+    import classify.models as m
+    monkeypatch.setattr(m, "_keras_cache_dir", lambda: tmp_path / "models")
+    model = build_model("resnet50", 2, input_size=32, weights="imagenet")
+    if model.weights_source.startswith("random"):
+        assert "NOTICE" in capsys.readouterr().out and "RANDOM" in model.weights_source.upper()
+    assert set_backbone_trainable(model, False) and not model.get_layer("backbone").trainable
+    assert not set_backbone_trainable(build_model("small_cnn", 2, 32), False)
+    # an explicit weights file round-trips
+    path = tmp_path / "backbone.weights.h5"
+    model.get_layer("backbone").save_weights(path)
+    again = build_model("resnet50", 2, input_size=32, weights=str(path))
+    np.testing.assert_array_equal(again.get_layer("backbone").get_weights()[0],
+                                  model.get_layer("backbone").get_weights()[0])
+    assert again.weights_source == f"file {path}"
+    with pytest.raises(FileNotFoundError):
+        build_model("densenet121", 2, 32, weights=str(tmp_path / "missing.h5"))
