@@ -53,15 +53,16 @@ def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, momentum: fl
                    ) -> keras.optimizers.Optimizer:
     """``adam`` (Mikołajczyk: unspecified, Keras's default; thesis: fastai's Adam) or ``sgd`` (Cho: lr 0.005).
 
-    Momentum (Adam's β₁ / SGD's momentum) is held in a ``keras.Variable`` so :class:`CyclicMomentum` can change it
-    between steps of an already-compiled train function (a Python float would be baked into the graph).
+    Adam's β₁ is held in a ``keras.Variable`` so :class:`CyclicMomentum` can change it between steps of an
+    already-compiled train function (a Python float would be baked into the graph). SGD's momentum stays constant.
     """
     if name == "adam":
         opt = keras.optimizers.Adam(learning_rate, beta_1=0.9 if momentum is None else momentum)
         opt.beta_1 = keras.Variable(float(opt.beta_1), trainable=False, name="beta_1", dtype="float32")
     elif name == "sgd":
+        # Keras 3's SGD branches on ``momentum != 0`` in Python, so its momentum must stay a float: 1cycle's
+        # cyclic momentum is available with Adam only (the thesis's optimiser).
         opt = keras.optimizers.SGD(learning_rate, momentum=0.0 if momentum is None else momentum)
-        opt.momentum = keras.Variable(float(opt.momentum), trainable=False, name="momentum", dtype="float32")
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")
     return opt
@@ -127,7 +128,7 @@ def one_cycle_momentum(step, total_steps: int, moms: tuple[float, float] = (0.95
 
 
 class CyclicMomentum(keras.callbacks.Callback):
-    """Set Adam's β₁ (or SGD's momentum) before every batch from :func:`one_cycle_momentum` of the optimiser step.
+    """Set Adam's β₁ before every batch from :func:`one_cycle_momentum` of the optimiser step.
     Needs an optimiser from :func:`make_optimizer` (momentum held in a variable)."""
 
     def __init__(self, total_steps: int, moms: tuple[float, float] = (0.95, 0.85), pct_start: float = 0.3):
@@ -135,17 +136,18 @@ class CyclicMomentum(keras.callbacks.Callback):
         self.total_steps, self.moms, self.pct_start = total_steps, tuple(moms), pct_start
         self.history: list[float] = []
 
-    def _variable(self):
-        opt = self.model.optimizer
-        var = getattr(opt, "beta_1", None) if hasattr(opt, "beta_1") else getattr(opt, "momentum", None)
-        if not isinstance(var, keras.Variable):
-            raise TypeError("CyclicMomentum needs an optimizer from classify.training.make_optimizer")
-        return var
+    def on_train_begin(self, logs=None):
+        self._var = getattr(self.model.optimizer, "beta_1", None)
+        if not isinstance(self._var, keras.Variable):
+            self._var = None
+            print("NOTICE: cyclic momentum needs Adam from classify.training.make_optimizer; momentum kept constant")
 
     def on_train_batch_begin(self, batch, logs=None):
+        if self._var is None:
+            return
         step = int(self.model.optimizer.iterations.numpy())
         value = float(one_cycle_momentum(step, self.total_steps, self.moms, self.pct_start))
-        self._variable().assign(value)
+        self._var.assign(value)
         self.history.append(value)
 
 
