@@ -1,0 +1,247 @@
+"""``python -m nst_aug.generate``: pairing, manifest, resume after a kill, shards, bad input, the ISIC CSV path.
+
+Runs use an untrained VGG (``--weights random``), 32 px images and a few steps: the behaviour under test is the
+bookkeeping, not the pictures.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classify.images import load_image
+from nst_aug.generate import main, make_pairs, shard
+
+FAST = ["--weights", "random", "--size", "32", "--steps", "3", "--format", "png"]
+
+
+def _img(path: Path, size=(48, 40), mode="RGB", color=(200, 30, 60), **save) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(abs(hash(path.name)) % 2**32)
+    arr = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    arr[..., 0] = color[0]
+    img = Image.fromarray(arr).convert(mode) if mode != "RGB" else Image.fromarray(arr)
+    img.save(path, **save)
+    return path
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("inputs")
+    for i in range(3):
+        _img(root / "content" / f"c{i}.jpg", color=(40 * i, 0, 0))
+    for i in range(2):
+        _img(root / "style" / f"s{i}.png", color=(0, 90 * i, 0))
+    return root / "content", root / "style"
+
+
+def _rows(out: Path, name: str = "manifest.csv") -> list[dict]:
+    with open(out / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _run(*argv) -> int:
+    return main([str(a) for a in argv])
+
+
+# ----------------------------------------------------------------------------------------------- pairing
+def test_pairing_is_deterministic_without_repeats():
+    a = make_pairs(5, 4, "pairs", 7, seed=3)
+    assert a == make_pairs(5, 4, "pairs", 7, seed=3)
+    assert len(a) == 7 and len(set(a)) == 7
+    assert all(0 <= c < 5 and 0 <= s < 4 for c, s in a)
+    assert make_pairs(5, 4, "pairs", 7, seed=4) != a
+    assert make_pairs(2, 2, "pairs", 10) and len(make_pairs(2, 2, "pairs", 10)) == 4  # capped at all pairs
+    assert make_pairs(2, 3, "all") == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    per = make_pairs(4, 5, "per_content", 2, seed=1)
+    assert [c for c, _ in per] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert all(per[2 * i][1] != per[2 * i + 1][1] for i in range(4))
+
+
+def test_shards_are_disjoint_and_cover():
+    items = list(range(23))
+    parts = [shard(items, 4, i) for i in range(4)]
+    assert sorted(x for p in parts for x in p) == items
+    assert all(set(p).isdisjoint(q) for i, p in enumerate(parts) for q in parts[i + 1:])
+    assert parts == [shard(items, 4, i) for i in range(4)]
+
+
+# ------------------------------------------------------------------------------------------ manifest, run
+@pytest.fixture(scope="module")
+def full_run(folders, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("full")
+    content, style = folders
+    assert _run("--content", content, "--style", style, "--all-pairs", "--batch-size", "2",
+                "--label", "content", "--out", out, *FAST) == 0
+    return out
+
+
+def test_manifest_has_the_contract_columns_and_one_row_per_image(full_run, folders):
+    rows = _rows(full_run)
+    assert len(rows) == 6
+    for col in ("output", "source", "style", "label", "method", "preset", "backbone", "weights", "size",
+                "steps", "seed", "content_loss", "style_loss", "tv_loss", "total_loss", "seconds"):
+        assert col in rows[0], col
+    content, style = folders
+    assert {Path(r["source"]).parent for r in rows} == {content.resolve()}
+    assert {Path(r["style"]).parent for r in rows} == {style.resolve()}
+    assert {(Path(r["source"]).name, Path(r["style"]).name) for r in rows} == {
+        (f"c{i}.jpg", f"s{j}.png") for i in range(3) for j in range(2)}
+    for r in rows:
+        assert (full_run / r["output"]).is_file()
+        assert load_image(full_run / r["output"]).shape == (32, 32, 3)
+        assert r["method"] == "nst" and r["weights"] == "random" and r["size"] == "32" and r["steps"] == "3"
+        assert float(r["total_loss"]) > 0 and float(r["seconds"]) > 0
+    assert (full_run / "run.json").is_file() and (full_run / "contact_sheet.png").is_file()
+
+
+def test_rerun_resumes_without_duplicates_and_refuses_other_config(full_run, folders, capsys):
+    content, style = folders
+    assert _run("--content", content, "--style", style, "--all-pairs", "--label", "content",
+                "--out", full_run, *FAST) == 0
+    rows = _rows(full_run)
+    assert len(rows) == 6 and len({r["output"] for r in rows}) == 6
+    assert '"made": 0' in capsys.readouterr().out
+    changed = [a if a != "3" else "4" for a in FAST]  # other --steps
+    assert _run("--content", content, "--style", style, "--all-pairs", "--label", "content",
+                "--out", full_run, *changed) == 2
+    err = capsys.readouterr().err
+    assert "different configuration" in err and "steps" in err
+    assert len(_rows(full_run)) == 6  # nothing lost
+
+
+def test_kill_and_resume_equals_uninterrupted(full_run, folders, tmp_path):
+    """A run killed with SIGKILL mid-way, then resumed, ends with the same images as an uninterrupted run."""
+    content, style = folders
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "nst_aug.generate", "--content", str(content), "--style", str(style),
+           "--all-pairs", "--batch-size", "2", "--label", "content", "--out", str(out), *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (out / "manifest.csv").exists() and len(_rows(out)) >= 2:
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    landed = len(_rows(out))
+    assert landed >= 2, "the first batch never landed"
+    if landed < 6:  # killed mid-run: the rest is still to do
+        assert _run("--content", content, "--style", style, "--all-pairs", "--batch-size", "2",
+                    "--label", "content", "--out", out, *FAST) == 0
+    rows, ref = _rows(out), _rows(full_run)
+    assert sorted(r["output"] for r in rows) == sorted(r["output"] for r in ref)
+    assert len({r["output"] for r in rows}) == len(rows)
+    assert not list(out.glob(".*.tmp"))
+    for r in ref:
+        a = load_image(out / r["output"]).astype(int)
+        b = load_image(full_run / r["output"]).astype(int)
+        assert np.abs(a - b).max() <= 2, r["output"]
+
+
+def test_shards_merge_to_the_full_set(full_run, folders, tmp_path):
+    content, style = folders
+    dirs = []
+    for i in range(2):
+        d = tmp_path / f"shard{i}"
+        assert _run("--content", content, "--style", style, "--all-pairs", "--label", "content",
+                    "--num-shards", 2, "--shard-index", i, "--out", d, *FAST) == 0
+        dirs.append(d)
+    a, b = (_rows(d, f"manifest-shard{i}of2.csv") for i, d in enumerate(dirs))
+    assert {r["output"] for r in a}.isdisjoint({r["output"] for r in b})
+    merged = tmp_path / "merged"
+    assert _run("--merge", *dirs, "--out", merged) == 0
+    rows = _rows(merged)
+    assert sorted(Path(r["output"]).name for r in rows) == sorted(r["output"] for r in _rows(full_run))
+    assert all((merged / r["output"]).is_file() for r in rows)
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+def test_bad_inputs_are_skipped_with_reasons_and_the_run_goes_on(tmp_path, folders, capsys, monkeypatch):
+    import classify.images as images
+
+    d = tmp_path / "mixed"
+    _img(d / "rgb.jpg")
+    _img(d / "gray.jpg", mode="L")
+    _img(d / "rgba.png", mode="RGBA")
+    _img(d / "cmyk.jpg", mode="CMYK")
+    Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 30).astype(np.uint16)).save(d / "sixteen.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° when displayed
+    _img(d / "rotated.jpg", size=(64, 40), exif=exif.tobytes())
+    _img(d / "tiny.jpg", size=(16, 16))
+    _img(d / "huge.png", size=(60, 60))
+    full = (d / "rgb.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(full[: len(full) // 2])
+    (d / "fake.jpg").write_text("this is not a picture")
+    (d / "notes.txt").write_text("hello")
+    monkeypatch.setattr(images, "MAX_PIXELS", 3000)  # 60x60 = 3600 px counts as huge here
+    _, style = folders
+    out = tmp_path / "out"
+    assert _run("--content", d, "--style", style / "s0.png", "--all-pairs", "--out", out, *FAST) == 0
+    captured = capsys.readouterr()
+    used = sorted(Path(r["source"]).name for r in _rows(out))
+    assert used == ["cmyk.jpg", "gray.jpg", "rgb.jpg", "rgba.png", "rotated.jpg", "sixteen.png"]
+    for name, reason in [("tiny.jpg", "too small"), ("huge.png", "too large"), ("truncated.jpg", "unreadable"),
+                         ("fake.jpg", "not an image"), ("notes.txt", "not an image")]:
+        assert any(name in line and reason in line for line in captured.err.splitlines()), (name, captured.err)
+    assert '"skipped_inputs": 5' in captured.out
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    p = _img(tmp_path / "r.jpg", size=(64, 40), exif=exif.tobytes())
+    assert load_image(p).shape == (64, 40, 3)  # stored 64 wide x 40 high, shown rotated
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path, folders, capsys):
+    content, style = folders
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run("--content", empty, "--style", style, "--out", tmp_path / "o", *FAST) == 2
+    assert "holds no images" in capsys.readouterr().err
+    assert _run("--content", tmp_path / "nope", "--style", style, "--out", tmp_path / "o", *FAST) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert _run("--content-class", "NV", "--style-class", "MELANOMA", "--out", tmp_path / "o", *FAST) == 2
+    err = capsys.readouterr().err
+    assert "MELANOMA" in err and "MEL" in err and len(err.strip().splitlines()) == 1
+
+
+def test_csv_rows_without_image_are_skipped(tmp_path, folders, capsys):
+    img_dir = tmp_path / "images"
+    _img(img_dir / "ISIC_1.jpg")
+    _img(img_dir / "ISIC_2.jpg", color=(10, 10, 10))
+    csv_path = tmp_path / "gt.csv"
+    csv_path.write_text("image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK\n"
+                        "ISIC_1,0.0,1.0,0,0,0,0,0,0,0\nISIC_2,1.0,0.0,0,0,0,0,0,0,0\n"
+                        "ISIC_3,1.0,0.0,0,0,0,0,0,0,0\n")
+    out = tmp_path / "out"
+    assert _run("--csv", csv_path, "--content-class", "NV", "--style-class", "MEL", "--label", "content",
+                "--out", out, *FAST) == 0
+    captured = capsys.readouterr()
+    assert "ISIC_3" in captured.err and "missing" in captured.err
+    rows = _rows(out)
+    assert len(rows) == 1 and rows[0]["label"] == "NV"
+
+
+def test_isic_csv_on_real_data(isic_uda1, tmp_path):
+    out = tmp_path / "isic"
+    assert _run("--csv", isic_uda1 / "ISIC_2019_Training_GroundTruth.csv", "--content-class", "NV",
+                "--style-class", "MEL", "--pairs", 3, "--seed", 1, "--out", out, *FAST) == 0
+    rows = _rows(out)
+    assert len(rows) == 3
+    gt = {r["image"]: r for r in csv.DictReader(open(isic_uda1 / "ISIC_2019_Training_GroundTruth.csv"))}
+    for r in rows:
+        assert gt[Path(r["source"]).stem]["NV"] == "1.0"
+        assert gt[Path(r["style"]).stem]["MEL"] == "1.0"
