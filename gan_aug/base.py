@@ -1,0 +1,119 @@
+"""What the three GAN models share: loss functions, ``Mean`` trackers and the complete training state.
+
+The models follow the keras-io examples: ``keras.Model`` subclasses overriding ``compile`` and ``train_step``,
+losses reported through ``keras.metrics.Mean`` trackers, so ``model.fit`` gives progress bars, callbacks and
+history. :meth:`GAN.state_variables` lists *everything* a resumed run needs to continue exactly: every network
+weight (batch-norm statistics included), every optimizer slot and iteration count, the image pools, and the
+random-number state of every ``SeedGenerator`` (noise, pool draws, dropout).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+# --------------------------------------------------------------------------------------------------- losses
+def lsgan_loss(scores, target_is_real: bool):
+    """Least-squares GAN loss ``mean((D(x) - t)^2)``, t = 1 for real, 0 for fake (Mao et al.; Zhu et al. §4)."""
+    target = 1.0 if target_is_real else 0.0
+    return tf.reduce_mean(tf.square(scores - target))
+
+
+def bce_logits_loss(logits, target_is_real: bool):
+    """Binary cross-entropy on logits against all-ones (real) or all-zeros (fake): ``-log σ(±D(x))``."""
+    labels = tf.ones_like(logits) if target_is_real else tf.zeros_like(logits)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def gan_loss(mode: str):
+    """``lsgan`` -> :func:`lsgan_loss`, ``vanilla`` -> :func:`bce_logits_loss` (junyanz ``GANLoss``)."""
+    try:
+        return {"lsgan": lsgan_loss, "vanilla": bce_logits_loss}[mode]
+    except KeyError:
+        raise ValueError(f"gan_mode must be 'lsgan' or 'vanilla', got {mode!r}") from None
+
+
+def l1_loss(a, b):
+    """Mean absolute difference ``mean(|a - b|)`` (``torch.nn.L1Loss``)."""
+    return tf.reduce_mean(tf.abs(a - b))
+
+
+def class_loss(labels, logits):
+    """Mean negative log-likelihood of the correct class, ``-mean(log softmax(logits)[label])``."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32),
+                                                                         logits=logits))
+
+
+# --------------------------------------------------------------------------------------------------- base
+class GAN(keras.Model):
+    """Base class: ``Mean`` trackers by name, optimizer building, and save/restore of the full state."""
+
+    tracker_names: tuple[str, ...] = ()
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.tracker_names}
+
+    @property
+    def metrics(self):
+        # Listed here so Keras resets them at the start of every epoch (keras-io pattern).
+        return list(self.trackers.values())
+
+    def _update(self, **values) -> dict:
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    # Subclasses set these in compile().
+    optimizer_attrs: tuple[str, ...] = ()
+
+    def _networks_for(self, optimizer_attr: str) -> list[keras.Model]:
+        raise NotImplementedError
+
+    def build_optimizers(self) -> None:
+        """Create the optimizers' slot variables now (needed before restoring them from a checkpoint)."""
+        for attr in self.optimizer_attrs:
+            variables = [v for net in self._networks_for(attr) for v in net.trainable_variables]
+            getattr(self, attr).build(variables)
+
+    def state_variables(self) -> list:
+        """Every variable whose value a resumed run needs, in a fixed order (weights, RNG, pools, optimizers)."""
+        seen, out = set(), []
+        candidates = list(self.variables)
+        for attr in self.optimizer_attrs:
+            candidates += list(getattr(self, attr).variables)
+        for v in candidates:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    def save_state(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`state_variables` to an ``.npz`` file atomically (temporary name, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"v{i:05d}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(self.state_variables())}
+        names = np.array([v.path for v in self.state_variables()])
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, __names__=names, **arrays)
+        os.replace(tmp, path)
+        return path
+
+    def load_state(self, path: str | os.PathLike) -> None:
+        """Restore a :meth:`save_state` file; shapes and count must match (same options, same model)."""
+        variables = self.state_variables()
+        with np.load(path) as data:
+            n = len([k for k in data.files if k.startswith("v")])
+            if n != len(variables):
+                raise ValueError(f"{path}: holds {n} variables, this model has {len(variables)} "
+                                 "(built with other options?)")
+            for i, v in enumerate(variables):
+                value = data[f"v{i:05d}"]
+                if tuple(value.shape) != tuple(v.shape):
+                    raise ValueError(f"{path}: variable {i} ({v.path}) has shape {value.shape}, expected {v.shape}")
+                v.assign(value)

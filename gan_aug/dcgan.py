@@ -1,0 +1,92 @@
+"""DCGAN (Radford et al. 2016) after Cho §III as a ``keras.Model``: ``fit`` on a dataset of image batches.
+
+One train step (the PyTorch DCGAN recipe Cho followed; Goodfellow et al.'s non-saturating generator loss):
+
+1. Discriminator: ``L_D = BCE(D(x), 1) + BCE(D(G(z)), 0)`` with ``z ~ U(-1, 1)^125`` (Cho Fig. 5), G fixed.
+2. Generator, against the updated D on the same noise: ``L_G = BCE(D(G(z)), 1)`` (= maximise ``log D(G(z))``).
+
+Real and fake batches go through D separately (batch-norm statistics per source, as in Radford's code).
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from .base import GAN, bce_logits_loss
+
+
+def sample_noise(shape, distribution: str, seed):
+    """``U(-1, 1)`` (Cho Fig. 5, Radford §4) or ``N(0, 1)`` noise of ``shape``."""
+    if distribution == "uniform":
+        return keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+    if distribution == "normal":
+        return keras.random.normal(shape, seed=seed)
+    raise ValueError(f"noise must be 'uniform' or 'normal', got {distribution!r}")
+
+
+class DCGAN(GAN):
+    """Generator ``G: z -> image`` and discriminator ``D: image -> logit`` (see module docstring)."""
+
+    tracker_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    optimizer_attrs = ("g_optimizer", "d_optimizer")
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, noise: str = "uniform",
+                 seed: int | None = None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim = int(generator.input_shape[-1])
+        self.noise = noise
+
+    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = True, **kwargs):
+        super().compile(jit_compile=jit_compile, **kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.build_optimizers()
+
+    def _networks_for(self, attr):
+        return [self.generator] if attr == "g_optimizer" else [self.discriminator]
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def train_step(self, real):
+        if isinstance(real, tuple):  # (images, labels) datasets: labels unused
+            real = real[0]
+        n = tf.shape(real)[0]
+        z = sample_noise((n, self.latent_dim), self.noise, self.seed_generator)
+        fake = self.generator(z, training=True)
+        d_vars = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
+            d_loss = bce_logits_loss(real_logits, True) + bce_logits_loss(fake_logits, False)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            g_loss = bce_logits_loss(self.discriminator(self.generator(z, training=True), training=True), True)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        return self._update(d_loss=d_loss, g_loss=g_loss, d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
+                            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)))
+
+
+def build_dcgan(opts) -> DCGAN:
+    """Networks and model from :class:`gan_aug.options.DCGANOptions`."""
+    from .networks import dcgan_discriminator, dcgan_generator, resnet18_discriminator
+
+    keras.utils.set_random_seed(opts.seed)
+    gen = dcgan_generator(opts.size, opts.latent_dim, opts.gen_filters, opts.max_filters)
+    if opts.discriminator == "resnet18":
+        disc = resnet18_discriminator(opts.size, opts.disc_filters)
+    elif opts.discriminator == "dcgan":
+        disc = dcgan_discriminator(opts.size, opts.disc_filters, opts.max_filters)
+    else:
+        raise ValueError(f"discriminator must be 'resnet18' or 'dcgan', got {opts.discriminator!r}")
+    return DCGAN(gen, disc, noise=opts.noise, seed=opts.seed)
+
+
+def compile_gan(model: GAN, opts) -> GAN:
+    """Adam(lr, β1) for G and for D (Radford et al. §4: 2e-4, 0.5)."""
+    model.compile(g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
+                  d_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
+                  jit_compile=opts.jit_compile)
+    return model
