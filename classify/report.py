@@ -27,7 +27,14 @@ def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
         return {}
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in (rows[0] if rows else {})}
+    def number(v: str | None) -> float:
+        try:
+            return float(v)
+        except (TypeError, ValueError):  # CSVLogger writes "NA" for a metric missing in an epoch
+            return float("nan")
+
+    history = {k: [number(r.get(k)) for r in rows] for k in (rows[0] if rows else {})}
+    return {k: v for k, v in history.items() if not all(np.isnan(v))}
 
 
 def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1, title: str = "ROC") -> Path:
