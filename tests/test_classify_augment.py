@@ -18,50 +18,72 @@ def _image(h=16, w=16, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (1, h, w, 3)).astype("float32")
 
 
-def test_rotation_90_degrees_is_rot90_counter_clockwise():
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "keras-layers"])
+
+
+@FUSED
+def test_rotation_90_degrees_is_rot90_counter_clockwise(fused):
     img = _image()
-    out = np.asarray(affine_augmentation(AffineAugment(rotation_range=(90, 90)))(img, training=True))[0]
+    out = np.asarray(affine_augmentation(AffineAugment(rotation_range=(90, 90)), fused=fused)(img, training=True))[0]
     np.testing.assert_allclose(out, np.rot90(img[0], k=1), atol=1e-2)
     assert np.abs(out - np.rot90(img[0], k=-1)).max() > 50  # the direction matters
     # inactive at inference
     np.testing.assert_array_equal(affine_augmentation(MIKOLAJCZYK_AUGMENT)(img, training=False), img)
 
 
-def test_horizontal_flip_is_mirror_or_identity_with_both_occurring():
+@FUSED
+def test_horizontal_flip_is_mirror_or_identity_with_both_occurring(fused):
     imgs = np.concatenate([_image(seed=i) for i in range(32)])
-    out = np.asarray(affine_augmentation(AffineAugment(horizontal_flip=True), seed=1)(imgs, training=True))
+    out = np.asarray(affine_augmentation(AffineAugment(horizontal_flip=True), seed=1, fused=fused)(imgs, training=True))
     flipped = [np.array_equal(o, x[:, ::-1]) for o, x in zip(out, imgs)]
     same = [np.array_equal(o, x) for o, x in zip(out, imgs)]
     assert all(f or s for f, s in zip(flipped, same))
     assert 4 <= sum(flipped) <= 28
 
 
-def test_vertical_flip():
+@FUSED
+def test_vertical_flip(fused):
     imgs = np.concatenate([_image(seed=i) for i in range(16)])
-    out = np.asarray(affine_augmentation(AffineAugment(vertical_flip=True), seed=2)(imgs, training=True))
+    out = np.asarray(affine_augmentation(AffineAugment(vertical_flip=True), seed=2, fused=fused)(imgs, training=True))
     flipped = [np.array_equal(o, x[::-1]) for o, x in zip(out, imgs)]
     assert all(f or np.array_equal(o, x) for f, o, x in zip(flipped, out, imgs)) and 0 < sum(flipped) < 16
 
 
-def test_width_shift_moves_right_by_the_fraction():
+@FUSED
+def test_width_shift_moves_right_by_the_fraction(fused):
     img = _image()
-    out = np.asarray(affine_augmentation(AffineAugment(width_shift_range=(0.25, 0.25), fill_mode="constant"))(
-        img, training=True))[0]
+    out = np.asarray(affine_augmentation(AffineAugment(width_shift_range=(0.25, 0.25), fill_mode="constant"),
+                                         fused=fused)(img, training=True))[0]
     np.testing.assert_allclose(out[:, 4:], img[0, :, :12], atol=1e-3)
     assert np.abs(out[:, :4]).max() == 0  # constant fill, cval 0
 
 
-def test_zoom_scale_2_shrinks_the_image_to_the_central_half():
+@FUSED
+def test_zoom_scale_2_shrinks_the_image_to_the_central_half(fused):
     img = np.full((1, 16, 16, 3), 200.0, "float32")
-    out = np.asarray(affine_augmentation(AffineAugment(zoom_range=(2.0, 2.0), fill_mode="constant"))(
+    out = np.asarray(affine_augmentation(AffineAugment(zoom_range=(2.0, 2.0), fill_mode="constant"), fused=fused)(
         img, training=True))[0, :, :, 0]
     covered = out > 100
     rows, cols = np.flatnonzero(covered.any(1)), np.flatnonzero(covered.any(0))
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (4, 11, 4, 11)
 
 
+def test_shear_45_degrees_shifts_rows_by_their_offset():
+    img = np.zeros((1, 17, 17, 3), "float32")
+    img[0, :, 8] = 255.0  # a vertical line through the centre column
+    out = np.asarray(affine_augmentation(AffineAugment(shear_range=(45, 45), fill_mode="constant"), seed=0)(
+        img, training=True))[0, :, :, 0]
+    cols = out.argmax(1)  # sheared line: column = 8 ± (row - 8), sign random
+    assert cols[8] == 8 and {cols[0], cols[16]} == {0, 16} and abs(int(cols[4]) - 8) == 4
+
+
 def test_shear_and_mikolajczyk_mapping():
-    layers = {type(l).__name__: l for l in affine_augmentation(MIKOLAJCZYK_AUGMENT).layers}
+    fused = affine_augmentation(MIKOLAJCZYK_AUGMENT).layers
+    assert [type(l).__name__ for l in fused] == ["RandomAffine"]
+    assert fused[0].rotation == (-40, 40) and fused[0].zoom == (0.8, 1.2)
+    assert fused[0].shear == pytest.approx((-math.tan(0.2), math.tan(0.2)))
+    assert fused[0].horizontal_flip and fused[0].vertical_flip
+    layers = {type(l).__name__: l for l in affine_augmentation(MIKOLAJCZYK_AUGMENT, fused=False).layers}
     assert set(layers) == {"RandomFlip", "RandomRotation", "RandomZoom", "RandomShear"}
     assert layers["RandomRotation"].factor == pytest.approx((-40 / 360, 40 / 360))
     assert layers["RandomShear"].x_factor[1] == pytest.approx(math.tan(0.2))  # 0.2 rad = 11.46 deg

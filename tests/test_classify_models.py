@@ -32,7 +32,8 @@ def test_documented_counts_match_hand_counts():
     # Cho: conv1_2 17x17x64x64, 256 -> (256-17)//2+1 = 120 -> 5 pools -> 3x3x512; FC-4096 x2
     convs = _conv_params(VGG_CONFIGS["vgg16"]) - (9 * 64 + 1) * 64 + (17 * 17 * 64 + 1) * 64
     assert PARAM_COUNTS["cho_vgg16"] == convs + 4608 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 2 + 2
-    assert PARAM_COUNTS["small_cnn"] == (27 + 1) * 32 + (9 * 32 + 1) * 64 + (9 * 64 + 1) * 128 + 128 * 2 + 2
+    bn = 4 * (32 + 64 + 128)  # gamma, beta, moving mean, moving variance
+    assert PARAM_COUNTS["small_cnn"] == (27 + 1) * 32 + (9 * 32 + 1) * 64 + (9 * 64 + 1) * 128 + bn + 128 * 2 + 2
 
 
 @pytest.mark.parametrize("arch", ["small_cnn", "vgg9", "vgg11", "vgg16", "cho_vgg16", "densenet121", "resnet50"])
