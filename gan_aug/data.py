@@ -1,0 +1,171 @@
+"""Training data for the GANs: lists of image paths in, deterministic epoch-keyed ``tf.data`` pipelines out.
+
+Images are decoded once with :func:`classify.images.load_image` (robust decoding; a bad file is skipped with a
+one-line reason) and resized to ``load_size x load_size`` (junyanz ``resize_and_crop``: both sides, bicubic),
+then held in memory as ``uint8``. Each epoch is a pure function of ``(seed, epoch)``: the order, the random
+crops, the flips and (CycleGAN) the pairing of A with random B images use stateless random ops keyed on the
+epoch and position. ``fit(initial_epoch=k)`` on a pipeline started at epoch ``k`` therefore sees exactly the
+batches an uninterrupted run would have seen — what makes ``--resume`` exact.
+
+Domains and class selections come from what ``classify`` reads: an ISIC 2019 ground-truth CSV with class
+names, a class-per-folder tree, a generator/Path-Rank-Filter manifest, or a plain folder of images.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from classify.images import ImageError, is_image_file, load_image
+
+
+@dataclass
+class ImageSet:
+    """Decoded images ``(n, load_size, load_size, 3) uint8`` with their paths, labels and skip reasons."""
+
+    images: np.ndarray
+    paths: list[str]
+    labels: list[str]
+    skipped: list[str]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def list_images(folder: str | os.PathLike) -> list[str]:
+    """Image files under ``folder`` (recursive, sorted, hidden files ignored)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: folder not found")
+    return sorted(str(p) for p in folder.rglob("*")
+                  if p.is_file() and is_image_file(p) and not any(s.startswith(".") for s in p.parts[-2:]))
+
+
+def resolve_selection(spec: str, isic_csv: str | None = None, image_dir: str | None = None,
+                      label_column: str = "label"):
+    """Samples for one domain / selection ``spec`` (returns ``(samples, skipped)``):
+
+    - a class name (``MEL``) when ``isic_csv`` is given: that class's rows of the ISIC 2019 CSV;
+    - a ``.csv`` file or a folder holding ``manifest.csv``: a manifest (e.g. Path-Rank-Filter's output);
+    - a folder: every image in it (label = the folder's name).
+    """
+    from classify.data import ISIC_CLASSES, Sample, read_isic_csv, read_manifest
+
+    if isic_csv and spec in ISIC_CLASSES:
+        return read_isic_csv(isic_csv, image_dir, classes=[spec])
+    path = Path(spec)
+    if path.suffix.lower() == ".csv" or (path.is_dir() and (path / "manifest.csv").exists()):
+        return read_manifest(path, label_column=label_column), []
+    if path.is_dir():
+        return [Sample(p, path.name) for p in list_images(path)], []
+    raise FileNotFoundError(f"{spec}: neither a folder, a manifest .csv, nor (with --isic-csv) an ISIC class")
+
+
+def load_image_set(paths: Sequence[str], load_size: int, resample: str = "bicubic",
+                   labels: Sequence[str] | None = None) -> ImageSet:
+    """Decode and resize every path to ``load_size x load_size``; bad files are skipped with their reason."""
+    arrays, kept, kept_labels, skipped = [], [], [], []
+    for i, p in enumerate(paths):
+        try:
+            arrays.append(load_image(p, size=(load_size, load_size), resample=resample, min_side=1))
+        except ImageError as err:
+            skipped.append(str(err))
+            continue
+        kept.append(str(p))
+        kept_labels.append(labels[i] if labels is not None else "")
+    images = np.stack(arrays) if arrays else np.zeros((0, load_size, load_size, 3), np.uint8)
+    return ImageSet(images, kept, kept_labels, skipped)
+
+
+def to_unit_range(images):
+    """``uint8`` 0..255 -> float32 in [-1, 1] (``x / 127.5 - 1``; junyanz Normalize(0.5, 0.5))."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(images) -> np.ndarray:
+    """Float images in [-1, 1] -> ``uint8`` 0..255."""
+    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def center_crop_unit(images: np.ndarray, size: int) -> np.ndarray:
+    """Centre ``size`` crop of ``uint8`` images, as float32 in [-1, 1] (fixed inputs for sample grids)."""
+    h = images.shape[1]
+    top = (h - size) // 2
+    return (images[:, top:top + size, top:top + size].astype(np.float32) / 127.5 - 1.0)
+
+
+def _augment(image, size: int, flip: bool, seed):
+    """Random ``size`` crop and horizontal flip with a stateless ``seed`` (shape [2]); output in [-1, 1]."""
+    if image.shape[0] != size:
+        image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seed)
+    if flip:
+        image = tf.image.stateless_random_flip_left_right(image, seed=seed + 7)
+    return to_unit_range(image)
+
+
+def _seed(seed: int, epoch, position, stream: int):
+    return tf.stack([tf.cast(seed, tf.int64) * 7919 + stream,
+                     tf.cast(epoch, tf.int64) * 1_000_003 + tf.cast(position, tf.int64)])
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Full batches per epoch (the last partial batch is dropped so every step has a static shape)."""
+    steps = n // batch_size
+    if steps == 0:
+        raise ValueError(f"{n} images are fewer than one batch of {batch_size}")
+    return steps
+
+
+def image_dataset(images: np.ndarray, labels: np.ndarray | None, size: int, batch_size: int, seed: int,
+                  initial_epoch: int, epochs: int, flip: bool = True) -> tf.data.Dataset:
+    """Epochs ``initial_epoch .. epochs-1`` of shuffled, augmented batches (``images`` or ``(images, labels)``)."""
+    n = len(images)
+    data = tf.constant(images)
+    lab = tf.constant(np.asarray(labels, np.int32)) if labels is not None else None
+    per_epoch = steps_per_epoch(n, batch_size) * batch_size
+
+    def epoch_ds(e):
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=_seed(seed, e, 0, 1)))[:per_epoch]
+        ds = tf.data.Dataset.from_tensor_slices(order).enumerate()
+
+        def item(pos, idx):
+            img = _augment(tf.gather(data, idx), size, flip, _seed(seed, e, pos, 2))
+            return img if lab is None else (img, tf.gather(lab, idx))
+
+        return ds.map(item)
+
+    ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_ds)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(2)
+
+
+def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, size: int, batch_size: int, seed: int,
+                     initial_epoch: int, epochs: int, flip: bool = True) -> tuple[tf.data.Dataset, int]:
+    """CycleGAN batches ``(a, b)``; returns the dataset and its steps per epoch.
+
+    As junyanz's ``UnalignedDataset`` (``serial_batches`` off): an epoch has ``max(n_a, n_b)`` items; item ``i``
+    of a shuffled order takes A image ``i mod n_a`` and a uniformly random B image.
+    """
+    n_a, n_b = len(images_a), len(images_b)
+    if n_a == 0 or n_b == 0:
+        raise ValueError(f"both domains need images (A has {n_a}, B has {n_b})")
+    n = max(n_a, n_b)
+    steps = steps_per_epoch(n, batch_size)
+    da, db = tf.constant(images_a), tf.constant(images_b)
+
+    def epoch_ds(e):
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=_seed(seed, e, 0, 3)))[: steps * batch_size]
+        picks_b = tf.random.stateless_uniform([n], seed=_seed(seed, e, 0, 4), minval=0, maxval=n_b, dtype=tf.int32)
+
+        def item(pos, idx):
+            a = _augment(tf.gather(da, idx % n_a), size, flip, _seed(seed, e, pos, 5))
+            b = _augment(tf.gather(db, picks_b[pos]), size, flip, _seed(seed, e, pos, 6))
+            return a, b
+
+        return tf.data.Dataset.from_tensor_slices(order).enumerate().map(item)
+
+    ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_ds)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(2), steps

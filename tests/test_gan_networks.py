@@ -1,0 +1,90 @@
+"""Shapes and value ranges of every gan_aug network, at tiny sizes."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from gan_aug import networks as N
+
+RNG = np.random.default_rng(0)
+
+
+def _images(n=2, size=32):
+    return RNG.uniform(-1, 1, (n, size, size, 3)).astype("float32")
+
+
+def test_reflection_padding_mirrors_the_border():
+    x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+    y = np.asarray(N.ReflectionPadding2D(1)(x))[0, :, :, 0]
+    assert y.shape == (5, 5)
+    np.testing.assert_array_equal(y[0], [4, 3, 4, 5, 4])  # row 1 mirrored above row 0, columns mirrored too
+    np.testing.assert_array_equal(y[1:4, 1:4], x[0, :, :, 0])
+
+
+def test_resnet_generator_shape_range_and_layers():
+    g = N.resnet_generator(32, filters=4, n_blocks=2)
+    y = np.asarray(g(_images()))
+    assert y.shape == (2, 32, 32, 3)
+    assert y.min() >= -1 and y.max() <= 1
+    norms = [l for l in g.layers if isinstance(l, keras.layers.GroupNormalization)]
+    # instance norm: one group per channel, no affine parameters
+    assert norms and all(l.groups in (-1, l.input.shape[-1]) and not l.center and not l.scale for l in norms)
+    assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 2  # residual blocks
+    assert sum(isinstance(l, N.ReflectionPadding2D) for l in g.layers) == 2 + 2 * 2
+
+
+def test_resnet_generator_default_is_resnet_9blocks():
+    g = N.resnet_generator(32, filters=2)  # default n_blocks=9, two downsamplings
+    assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 9
+    assert sum(isinstance(l, keras.layers.Conv2DTranspose) for l in g.layers) == 2
+
+
+def test_patchgan_output_maps():
+    d = N.patchgan_discriminator(32, filters=4)
+    assert tuple(d(_images()).shape) == (2, 2, 2, 1)
+    # junyanz's 70x70 PatchGAN turns a 256 px image into a 30x30 score map
+    assert N.patchgan_discriminator(256, filters=2).output_shape == (None, 30, 30, 1)
+
+
+def test_weights_start_at_normal_0_002():
+    g = N.resnet_generator(64, filters=16, n_blocks=1)
+    kernels = np.concatenate([np.ravel(l.kernel) for l in g.layers if isinstance(l, keras.layers.Conv2D)])
+    assert abs(kernels.std() - 0.02) < 0.002 and abs(kernels.mean()) < 0.002
+
+
+def test_dcgan_generator_uniform_125d_noise_to_image():
+    g = N.dcgan_generator(32, latent_dim=125, filters=4)
+    z = RNG.uniform(-1, 1, (3, 125)).astype("float32")
+    y = np.asarray(g(z))
+    assert y.shape == (3, 32, 32, 3) and y.min() >= -1 and y.max() <= 1
+    # Cho Fig. 5: 125-d -> 256x256x3 (six fractionally-strided upsamplings after the 4x4 projection)
+    big = N.dcgan_generator(256, filters=2, max_filters=8)
+    assert big.output_shape == (None, 256, 256, 3)
+    assert sum(isinstance(l, keras.layers.Conv2DTranspose) for l in big.layers) == 1 + 6
+
+
+@pytest.mark.parametrize("build", [lambda: N.dcgan_discriminator(32, filters=4),
+                                   lambda: N.resnet18_discriminator(32, filters=4)])
+def test_dcgan_discriminators_give_one_logit(build):
+    d = build()
+    assert tuple(d(_images(3)).shape) == (3, 1)
+
+
+def test_resnet18_discriminator_has_eight_basic_blocks():
+    d = N.resnet18_discriminator(64, filters=2)
+    assert sum(isinstance(l, keras.layers.Add) for l in d.layers) == 8
+
+
+def test_acgan_networks():
+    g = N.acgan_generator(32, n_classes=3, latent_dim=16, filters=4)
+    y = np.asarray(g([RNG.standard_normal((4, 16)).astype("float32"), np.array([0, 1, 2, 0], "int32")]))
+    assert y.shape == (4, 32, 32, 3) and y.min() >= -1 and y.max() <= 1
+    d = N.acgan_discriminator(32, n_classes=3, filters=4)
+    source, classes = d(_images(4))
+    assert tuple(source.shape) == (4, 1) and tuple(classes.shape) == (4, 3)
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match="power of two"):
+        N.dcgan_generator(48)
