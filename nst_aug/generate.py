@@ -323,7 +323,11 @@ def generate(args: argparse.Namespace) -> dict:
             if config.init == "noise":  # per-pair seed: an image does not depend on its batch
                 init = np.stack([np.random.default_rng([config.seed, i]).uniform(0, 255, c_arr.shape[1:])
                                  for i, _, _ in batch]).astype(np.float32)
-            result = engine.transfer(c_arr, s_arr, init=init)
+            def show_step(step: int, terms: dict, first=start) -> None:
+                bar.set_postfix_str(f"batch {first // args.batch_size + 1}: step {step}/{config.steps}, "
+                                    f"loss {float(np.mean(terms['total'])):.3g}")
+
+            result = engine.transfer(c_arr, s_arr, init=init, callback=show_step)
             per_image = result.seconds / len(batch)
             for k, (i, c, s) in enumerate(batch):
                 name = output_name(i, contents[c].path, styles[s].path, args.format)
