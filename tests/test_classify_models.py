@@ -62,7 +62,8 @@ def _train_step(model, size, k=2):
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
 
 
-@pytest.mark.parametrize("arch,size", [("small_cnn", 32), ("vgg9", 32), ("vgg11", 32),
+@pytest.mark.parametrize("arch,size", [("small_cnn", 32), ("vgg9", 32),
+                                       pytest.param("vgg11", 32, marks=pytest.mark.slow),
                                        pytest.param("vgg16", 32, marks=pytest.mark.slow),
                                        pytest.param("cho_vgg16", 96, marks=pytest.mark.slow)])
 def test_trains_a_step_small(arch, size):
