@@ -7,7 +7,8 @@ independently, so an image does not depend on what else is in its batch.
 - **Adam** (Gauld; TF tutorial): one ``tf.function`` step (optionally XLA-compiled) with ``GradientTape`` and an
   element-wise Adam update identical to ``keras.optimizers.Adam``, clipping to ``[0, pixel_scale]`` after each step.
 - **L-BFGS** (Gatys; the Keras 2.0 example / INetwork that Mikołajczyk used): scipy's ``fmin_l_bfgs_b`` run in
-  rounds of ``lbfgs_maxfun`` evaluations, restarted each round as INetwork does. Each pair has its own scipy
+  rounds of ``lbfgs_maxfun`` evaluations, restarted each round as INetwork does; with ``clip=True`` the pixels
+  are box-bounded to ``[0, pixel_scale]`` (L-BFGS-B). Each pair has its own scipy
   optimiser (in a thread); the threads' loss/gradient requests are gathered and answered by one batched
   evaluation, so B problems cost one batched forward/backward pass per step and stay exactly independent.
 """
@@ -283,6 +284,9 @@ class StyleTransfer:
             return terms["total"].astype(np.float64), grad.numpy().astype(np.float64)
 
         lockstep = _Lockstep(x0.astype(np.float64), evaluate)
+        # clip=True means "the image stays in [0, pixel_scale]": Adam clips after each step; L-BFGS-B gets box
+        # bounds (clipping between L-BFGS steps would corrupt its curvature pairs).
+        bounds = [(0.0, cfg.pixel_scale)] * int(np.prod(shape)) if cfg.clip else None
         results = [None] * len(x0)
         rounds = max(1, -(-cfg.steps // cfg.lbfgs_maxfun))
 
@@ -295,7 +299,7 @@ class StyleTransfer:
                     if maxfun <= 0:
                         break
                     x, _, info = fmin_l_bfgs_b(lambda z: lockstep.evaluate(b, z.reshape(shape)), x,
-                                               m=cfg.lbfgs_history, maxfun=maxfun)
+                                               m=cfg.lbfgs_history, maxfun=maxfun, bounds=bounds)
                     budget -= info["funcalls"]
                 results[b] = x.reshape(shape)
             except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
