@@ -70,17 +70,23 @@ def log(msg: str) -> None:
 def run_generate(argv: Sequence[str], counter: Counter) -> dict:
     """``nst_aug.generate.main(argv)`` in-process (resumable: finished pairs are skipped); raises on failure.
 
+    A finished run leaves ``OUT/done.json`` (its arguments and row count); the same call then returns at once.
     Returns the manifest rows' count before and after."""
     from classify.manifest import read_manifest_rows
     from nst_aug import generate
 
     out = Path(argv[argv.index("--out") + 1])
     before = len(read_manifest_rows(out / "manifest.csv"))
+    done = load_done(out)
+    if done is not None and done.get("argv") == list(argv) and before == done.get("rows"):
+        counter.generation_cached += before  # finished earlier: not even the VGG is loaded again
+        return {"before": before, "after": before}
     log("python -m nst_aug.generate " + " ".join(argv))
     code = generate.main(list(argv))
     if code != 0:
         raise RuntimeError(f"nst_aug.generate exited with status {code} (arguments: {' '.join(argv)})")
     after = len(read_manifest_rows(out / "manifest.csv"))
+    atomic_write_json(out / "done.json", {"argv": list(argv), "rows": after})
     counter.generated += after - before
     counter.generation_cached += before
     return {"before": before, "after": after}

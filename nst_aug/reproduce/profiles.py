@@ -133,12 +133,12 @@ GAULD_PROFILES: dict[str, GauldProfile] = {
             "classifier input 112 px (ours 224 in the paper profile)",
         )),
     "smoke": replace(
-        _G_PAPER, name="smoke", n_train=2, n_test=3, subsets=1, strengths=("light", "heavy"), nst_size=32,
+        _G_PAPER, name="smoke", n_train=2, n_test=3, subsets=1, strengths=("heavy",), nst_size=32,
         nst_steps=2, nst_backbone="vgg16", nst_weights="random", nst_batch=6,
         features_weights="random", image_size=32, epochs=1, batch_size=8,
         departures=(
-            "SMOKE TEST, numbers are meaningless: 2 training and 3 test images per class, 1 subset, light and "
-            "heavy only, 1 epoch of the softmax layer",
+            "SMOKE TEST, numbers are meaningless: 2 training and 3 test images per class, 1 subset, heavy "
+            "style only (4 networks), 1 epoch of the softmax layer",
             "NST VGG16 (paper VGG19) and the classifier's VGG16 features with RANDOM weights, 32 px, 2 NST steps",
         )),
 }

@@ -62,7 +62,7 @@ def paired_stats(with_values: Sequence[float], without_values: Sequence[float], 
            "mean_without": float(b.mean()) if n else math.nan,
            "diff": float(d.mean()) if n else math.nan, "t": math.nan, "p": math.nan,
            "ci_low": math.nan, "ci_high": math.nan}
-    if n >= 2 and np.std(d) > 0:
+    if n >= 2 and np.ptp(d) > 1e-12:  # constant differences (up to rounding): t undefined
         res = stats.ttest_rel(a, b)
         out["t"], out["p"] = float(res.statistic), float(res.pvalue)
     if n >= 1:
