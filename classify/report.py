@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
 from .metrics import roc_curves  # noqa: E402
@@ -54,7 +55,8 @@ def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1,
 def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path, title: str = "Confusion matrix"
                    ) -> Path:
     cm = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(class_names), 1.0 + 0.7 * len(class_names)))
+    side = max(4.0, 1.2 + 0.7 * len(class_names))
+    fig, ax = plt.subplots(figsize=(side + 0.6, side))
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
@@ -81,8 +83,12 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], path, title: st
         ax.plot(epochs, history[m], "o-", label=f"train {m}")
         if f"val_{m}" in history:
             ax.plot(np.arange(1, len(history[f"val_{m}"]) + 1), history[f"val_{m}"], "o-", label=f"val {m}")
+        if "val_loss" in history and len(history["val_loss"]):
+            best = int(np.nanargmin(history["val_loss"])) + 1
+            ax.axvline(best, color="gray", ls=":", label=f"best val_loss (epoch {best})")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set(xlabel="epoch", ylabel=m, title=f"{title}: {m}")
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
