@@ -123,5 +123,6 @@ def compile_cyclegan(model: CycleGAN, opts) -> CycleGAN:
     """Adam(lr, β1 0.5) for the generators and for the discriminators (Zhu et al. §4)."""
     model.compile(g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
                   d_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
-                  jit_compile=opts.jit_compile)
+                  jit_compile=opts.jit_compile and not opts.run_eagerly,
+                  run_eagerly=opts.run_eagerly)
     return model

@@ -88,5 +88,6 @@ def compile_gan(model: GAN, opts) -> GAN:
     """Adam(lr, β1) for G and for D (Radford et al. §4: 2e-4, 0.5)."""
     model.compile(g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
                   d_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
-                  jit_compile=opts.jit_compile)
+                  jit_compile=opts.jit_compile and not opts.run_eagerly,
+                  run_eagerly=opts.run_eagerly)
     return model

@@ -34,6 +34,7 @@ class TrainOptions:
     save_every: int = opt(5, "checkpoint every N epochs (and at the end)", "junyanz --save_epoch_freq 5")
     n_samples: int = opt(8, "images in the per-epoch sample grid (fixed noise / inputs)", "ours")
     jit_compile: bool = opt(True, "compile the train step with XLA (faster on CPU; off for debugging)", "ours")
+    run_eagerly: bool = opt(False, "run the train step eagerly (debugging; quickest for tiny test models)", "ours")
 
 
 @dataclass(frozen=True)
