@@ -164,7 +164,9 @@ def small_cnn(num_classes: int = 2, input_size: int = 224, dropout: float = 0.3)
     x = InputScaling("unit", name="scaling")(inputs)
     for i, width in enumerate((32, 64, 128), start=1):
         x = layers.Conv2D(width, 3, padding="same", name=f"block{i}_conv1")(x)
-        x = layers.BatchNormalization(name=f"block{i}_bn")(x)
+        # momentum 0.9, not Keras's 0.99: a few hundred images give ~20 steps per epoch, and 0.99's moving
+        # statistics would lag the training ones for many epochs (validation predictions stuck at the prior)
+        x = layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
         x = layers.Activation("relu", name=f"block{i}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
