@@ -31,6 +31,17 @@ def gamma_init(seed: int | None = None) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=1.0, stddev=0.02, seed=seed)
 
 
+def batch_norm() -> layers.Layer:
+    """Batch norm with PyTorch's running-average rate and epsilon (``BatchNorm2d(momentum=0.1, eps=1e-5)``,
+    i.e. Keras ``momentum=0.9``), as in the DCGAN code Cho and the thesis used; scale ~ N(1, 0.02).
+
+    Keras's default ``momentum=0.99`` leaves the moving statistics near their initial values for the first
+    few hundred steps, so a young generator evaluated in inference mode (sample grids, generation) gives flat
+    grey images.
+    """
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init())
+
+
 class ReflectionPadding2D(layers.Layer):
     """Pad height and width by mirroring the border (``torch.nn.ReflectionPad2d``); no weights."""
 
@@ -144,7 +155,7 @@ def _upsampling_stack(x, size: int, filters: int, max_filters: int, start: int =
         f = min(max_filters, filters * 2 ** (n_up - 2 - i))
         x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=weight_init())(x)
-        x = layers.ReLU()(layers.BatchNormalization(gamma_initializer=gamma_init())(x))
+        x = layers.ReLU()(batch_norm()(x))
     x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=weight_init())(x)
     return layers.Activation("tanh", dtype="float32")(x)
 
@@ -156,7 +167,7 @@ def _project(z, size: int, filters: int, max_filters: int):
     x = layers.Reshape((1, 1, z.shape[-1]))(z)
     x = layers.Conv2DTranspose(f, 4, strides=1, padding="valid", use_bias=False,
                                kernel_initializer=weight_init())(x)
-    return layers.ReLU()(layers.BatchNormalization(gamma_initializer=gamma_init())(x))
+    return layers.ReLU()(batch_norm()(x))
 
 
 def dcgan_generator(size: int = 256, latent_dim: int = 125, filters: int = 64, max_filters: int = 512,
@@ -180,7 +191,7 @@ def _strided_features(inputs, filters: int, max_filters: int, stop: int = 4, dro
     while x.shape[1] > stop:
         x = _conv(min(f, max_filters), 4, strides=2, padding="same", use_bias=first)(x)
         if not first:
-            x = layers.BatchNormalization(gamma_initializer=gamma_init())(x)
+            x = batch_norm()(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
@@ -213,17 +224,17 @@ def resnet18_discriminator(size: int = 256, filters: int = 64, blocks: tuple[int
     """
     inputs = keras.Input((size, size, 3), name="image")
     x = _conv(filters, 7, strides=2, padding="same", use_bias=False)(inputs)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(batch_norm()(x))
     x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
     for stage, n in enumerate(blocks):
         f = filters * 2**stage
         for b in range(n):
             stride = 2 if (stage > 0 and b == 0) else 1
             y = _conv(f, 3, strides=stride, padding="same", use_bias=False)(x)
-            y = layers.ReLU()(layers.BatchNormalization()(y))
-            y = layers.BatchNormalization()(_conv(f, 3, padding="same", use_bias=False)(y))
+            y = layers.ReLU()(batch_norm()(y))
+            y = batch_norm()(_conv(f, 3, padding="same", use_bias=False)(y))
             if stride != 1 or x.shape[-1] != f:
-                x = layers.BatchNormalization()(_conv(f, 1, strides=stride, use_bias=False)(x))
+                x = batch_norm()(_conv(f, 1, strides=stride, use_bias=False)(x))
             x = layers.ReLU()(layers.Add()([x, y]))
     x = layers.GlobalAveragePooling2D()(x)
     logit = layers.Dense(1, kernel_initializer=weight_init(), dtype="float32")(x)

@@ -248,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stored.get("kind") != args.kind:
             print(f"{out} holds a {stored.get('kind')} run, not {args.kind}", file=sys.stderr)
             return 2
-        given = {f for f in stored["options"] if "--" + f.replace("_", "-") in " ".join(argv)}
+        flags = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+        given = {f for f in stored["options"] if {"--" + f.replace("_", "-"), "--no-" + f.replace("_", "-")} & flags}
         merged = {**stored["options"], **{f: getattr(opts, f) for f in given if f == "epochs"}}
         opts = cls(**merged)
         ignored = sorted(g for g in given if g != "epochs" and getattr(O.from_namespace(cls, args), g) != merged[g])
