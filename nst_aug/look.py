@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -53,7 +54,7 @@ def _grid(path: Path, panels: list[tuple[str, np.ndarray]], title: str) -> Path:
         ax.imshow(img)
         ax.set_title(name, fontsize=9)
         ax.axis("off")
-    fig.suptitle(title, fontsize=8.5)
+    fig.suptitle("\n".join(textwrap.fill(line, 40 * len(panels)) for line in title.split("\n")), fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.84))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
