@@ -176,7 +176,9 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices(
         ([s.path for s in samples], np.asarray(safe_flags, dtype=bool), labels))
     ds = ds.map(_decode_fn(image_size, resize_method, fit), num_parallel_calls=AUTOTUNE, deterministic=True)
-    ds = ds.filter(_decoded_ok).map(_drop_flag)
+    # a truncated/corrupt file fails in tf.io (dropped here, with a logged warning) or in the robust loader
+    # (dropped by the ok flag, with its one-line reason)
+    ds = ds.ignore_errors(log_warning=True).filter(_decoded_ok).map(_drop_flag)
     if cache:
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:

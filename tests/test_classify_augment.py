@@ -151,7 +151,8 @@ def test_pipeline_exif_cmyk_and_broken_files(tmp_path):
     kept, safe, skipped = scan_samples(samples)
     assert [s.path.rsplit("/", 1)[1] for s in kept] == ["exif.jpg", "cmyk.jpg", "trunc.jpg"]
     assert safe == [False, False, True] and len(skipped) == 1 and "junk.jpg: not an image" in skipped[0]
-    x, y = dataset_arrays(make_dataset(kept, ["a"], 32, 8, fit="squash", decoder="pil", safe_flags=[False] * 3))
-    assert len(x) == 2  # the truncated file is dropped with a message
-    for img in x:
-        assert img[:, :12, 0].mean() > 200 and img[:, 20:, 0].mean() < 50  # upright: red on the left
+    for flags in ([False] * 3, safe):  # truncated file through the robust loader, then through tf.io
+        x, y = dataset_arrays(make_dataset(kept, ["a"], 32, 8, fit="squash", safe_flags=flags))
+        assert len(x) == 2  # the truncated file is dropped with a message
+        for img in x:
+            assert img[:, :12, 0].mean() > 200 and img[:, 20:, 0].mean() < 50  # upright: red on the left
