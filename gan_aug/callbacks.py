@@ -54,7 +54,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.every = every
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if (epoch + 1) % self.every or not _finite(logs):  # no grid of a diverged (NaN) model
             return
         rows = [to_uint8(r) for r in self.rows_fn(self.model)]
         save_image(image_grid(rows), self.dir / f"epoch_{epoch + 1:04d}.png")

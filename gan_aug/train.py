@@ -195,14 +195,15 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
     t0 = time.time()
     history = model.fit(ds, epochs=opts.epochs, initial_epoch=start, steps_per_epoch=steps, callbacks=callbacks,
                         verbose=verbose)
-    done = ckpt.saved[-1] if ckpt.stopped_on_nan and ckpt.saved else (start if ckpt.stopped_on_nan else opts.epochs)
+    if ckpt.stopped_on_nan:  # the run now stands at its last good checkpoint
+        found = latest_checkpoint(out)
+        done = found[0] if found else 0
+    else:
+        done = opts.epochs
     record.update(status="stopped_nan" if ckpt.stopped_on_nan else "finished", epochs_done=done,
                   seconds=round(time.time() - t0, 1),
                   last_losses={k: float(v[-1]) for k, v in history.history.items() if v},
                   finished=_dt.datetime.now().isoformat(timespec="seconds"))
-    if ckpt.stopped_on_nan:
-        found = latest_checkpoint(out)
-        record["epochs_done"] = found[0] if found else 0
     O.write_json_atomic(record, out / RUN_JSON)
     record["model"] = model
     return record

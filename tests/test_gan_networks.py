@@ -62,6 +62,9 @@ def test_dcgan_generator_uniform_125d_noise_to_image():
     big = N.dcgan_generator(256, filters=2, max_filters=8)
     assert big.output_shape == (None, 256, 256, 3)
     assert sum(isinstance(l, keras.layers.Conv2DTranspose) for l in big.layers) == 1 + 6
+    # PyTorch's BatchNorm2d(momentum=0.1, eps=1e-5), as Radford's and Cho's code
+    bns = [l for l in g.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert bns and all(l.momentum == pytest.approx(0.9) and l.epsilon == pytest.approx(1e-5) for l in bns)
 
 
 @pytest.mark.parametrize("build", [lambda: N.dcgan_discriminator(32, filters=4),
