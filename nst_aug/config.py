@@ -62,6 +62,9 @@ class NSTConfig:
     clip: bool = True
     init: str = "content"
     preserve_color: bool = False
+    # coarse-to-fine image pyramid (pystiche's ImagePyramid): ((side, steps), ...) levels run before the
+    # full-size level, each starting from the previous result upsampled; () = no pyramid
+    pyramid: tuple[tuple[int, int], ...] = ()
     # implementation
     reference: str = "paper"  # "paper" or "inetwork" (titu1994 INetwork.py's loss, bugs included)
     precision: str = "float32"  # "float32", "bfloat16", "float16" or "auto"
@@ -93,6 +96,10 @@ class NSTConfig:
             raise ValueError(f"size must be at least 32 px, got {self.size}")
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
+        sides = [side for side, _ in self.pyramid]
+        if sides and (sides != sorted(set(sides)) or sides[-1] >= self.size or sides[0] < 32
+                      or any(n < 1 for _, n in self.pyramid)):
+            raise ValueError(f"pyramid levels must be increasing sides in [32, size) with >= 1 step, got {self.pyramid}")
         if self.style_terms == "chain" and len(self.style_layers) < 2:
             raise ValueError("the correlation chain needs at least two style layers")
 
@@ -106,13 +113,16 @@ class NSTConfig:
         for key in ("content_layers", "style_layers", "style_blend"):
             if isinstance(changes.get(key), list):
                 changes[key] = tuple(changes[key])
+        if "pyramid" in changes:
+            changes["pyramid"] = tuple((int(side), int(steps)) for side, steps in changes["pyramid"])
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (without the ``sources`` notes)."""
         d = dataclasses.asdict(self)
         d.pop("sources")
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+        return {k: ([list(i) if isinstance(i, tuple) else i for i in v] if isinstance(v, tuple) else v)
+                for k, v in d.items()}
 
     def differences(self, other: "NSTConfig") -> dict[str, tuple[Any, Any]]:
         """``{field: (self value, other value)}`` for every setting that differs (``sources`` ignored)."""

@@ -172,6 +172,7 @@ def build_config(args: argparse.Namespace):
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
         precision=args.precision, init=args.init, jit_compile=True if args.xla else None,
         preserve_color=True if args.preserve_color else None, seed=args.seed, style_scale=args.style_scale,
+        pyramid=_parse_pyramid(args.pyramid),
     )
     try:
         config = get_preset(args.preset, **overrides)  # weights="random" = untrained VGG (tests only)
@@ -180,6 +181,15 @@ def build_config(args: argparse.Namespace):
     except (ValueError, TypeError) as err:
         raise GenerateError(str(err)) from None
     return config
+
+
+def _parse_pyramid(levels: Sequence[str] | None) -> tuple[tuple[int, int], ...] | None:
+    if not levels:
+        return None
+    try:
+        return tuple((int(side), int(steps)) for side, steps in (level.split(":") for level in levels))
+    except ValueError:
+        raise GenerateError(f"--pyramid takes SIDE:STEPS levels such as 112:60, got {' '.join(levels)}") from None
 
 
 def run_record(args, config, desc, n_pairs) -> dict:
@@ -462,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=["float32", "bfloat16", "float16", "auto"])
     g.add_argument("--xla", action="store_true", help="compile the step with XLA (jit_compile)")
     g.add_argument("--preserve-color", action="store_true", help="keep the content image's colours")
+    g.add_argument("--pyramid", nargs="+", metavar="SIDE:STEPS",
+                   help="coarse-to-fine levels before the full size, e.g. 112:60 (faster convergence)")
     g.add_argument("--batch-size", type=int, default=2, help="pairs optimised together")
     g = p.add_argument_group("output")
     g.add_argument("--out", default="nst_out", help="output folder")

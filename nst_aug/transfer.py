@@ -194,12 +194,25 @@ class StyleTransfer:
         if contents.ndim != 4 or contents.shape[-1] != 3:
             raise ValueError(f"contents must be (B, H, W, 3), got {contents.shape}")
         start = time.perf_counter()
-        targets = self.targets(contents, styles, style_mask)
-        x0 = self.initial_image(contents, styles, init)
-        if self.config.optimizer == "adam":
-            x, history = self._adam(x0, targets, callback, report_every)
-        else:
-            x, history = self._lbfgs(x0, targets, callback, report_every)
+        cfg = self.config
+        style_list = [styles] if isinstance(styles, np.ndarray) or tf.is_tensor(styles) else list(styles)
+        height = contents.shape[1]
+        levels = [(int(size), int(steps)) for size, steps in cfg.pyramid] + [(height, cfg.steps)]
+        x, history, done = None, [], 0
+        for size, steps in levels:  # coarse-to-fine image pyramid; a single level without one
+            c_level = _resize(contents, size, height)
+            s_level = [_resize(st, size, height) for st in style_list]
+            s_level = s_level[0] if isinstance(styles, np.ndarray) or tf.is_tensor(styles) else s_level
+            targets = self.targets(c_level, s_level, style_mask)
+            if x is None:
+                x0 = self.initial_image(c_level, s_level, init)
+            else:  # the previous level's result, upsampled, starts this level
+                x0 = np.clip(_resize(x, size, x.shape[1], "bicubic"), 0.0, cfg.pixel_scale)
+            level_callback = None if callback is None else (lambda i, terms, off=done: callback(off + i, terms))
+            optimise = self._adam if cfg.optimizer == "adam" else self._lbfgs
+            x, level_history = optimise(x0, targets, steps, level_callback, report_every)
+            history += level_history
+            done += steps
         final = {k: v.numpy() for k, v in self._compiled_loss()(tf.constant(x), targets).items()}
         images = np.clip(np.round(x * (255.0 / self.config.pixel_scale)), 0, 255).astype(np.uint8)
         if self.config.preserve_color:
@@ -236,14 +249,14 @@ class StyleTransfer:
         self._steps["adam"] = tf.function(step, jit_compile=cfg.jit_compile)
         return self._steps["adam"]
 
-    def _adam(self, x0, targets, callback, report_every):
+    def _adam(self, x0, targets, steps, callback, report_every):
         step = self._adam_step()
-        x = tf.constant(x0)
+        x = tf.constant(x0, tf.float32)
         m, v, t = tf.zeros_like(x), tf.zeros_like(x), tf.constant(0.0)
         history = []
-        for i in range(1, self.config.steps + 1):
+        for i in range(1, steps + 1):
             x, m, v, t, terms = step(x, m, v, t, targets)
-            if i % report_every == 0 or i == self.config.steps:
+            if i % report_every == 0 or i == steps:
                 record = {k: val.numpy() for k, val in terms.items()}
                 history.append(record)
                 if callback:
@@ -264,7 +277,7 @@ class StyleTransfer:
         self._steps["vg"] = tf.function(vg, jit_compile=self.config.jit_compile)
         return self._steps["vg"]
 
-    def _lbfgs(self, x0, targets, callback, report_every):
+    def _lbfgs(self, x0, targets, steps, callback, report_every):
         from scipy.optimize import fmin_l_bfgs_b
 
         cfg = self.config
@@ -288,12 +301,12 @@ class StyleTransfer:
         # bounds (clipping between L-BFGS steps would corrupt its curvature pairs).
         bounds = [(0.0, cfg.pixel_scale)] * int(np.prod(shape)) if cfg.clip else None
         results = [None] * len(x0)
-        rounds = max(1, -(-cfg.steps // cfg.lbfgs_maxfun))
+        rounds = max(1, -(-steps // cfg.lbfgs_maxfun))
 
         def run(b: int) -> None:
             try:
                 x = x0[b].astype(np.float64).ravel()
-                budget = cfg.steps
+                budget = steps
                 for _ in range(rounds):  # INetwork: num_iter rounds of fmin_l_bfgs_b(maxfun=20)
                     maxfun = min(cfg.lbfgs_maxfun, budget)
                     if maxfun <= 0:
@@ -316,6 +329,15 @@ class StyleTransfer:
             if isinstance(res, BaseException):
                 raise res
         return np.stack(results).astype(np.float32), history
+
+
+def _resize(images, size: int, height: int, method: str = "area") -> np.ndarray:
+    """Images ``(B, H, W, 3)`` scaled so that ``H`` becomes ``size`` (aspect kept); unchanged when equal."""
+    images = np.asarray(images, np.float32)
+    if size == height:
+        return images
+    width = max(1, round(images.shape[2] * size / height))
+    return tf.image.resize(images, (size, width), method=method).numpy()
 
 
 class _Lockstep:

@@ -200,3 +200,21 @@ def test_average_pooling_builds(hed_fe):
     assert a["block2_conv1"].shape == (1, 16, 16, 128)
     np.testing.assert_allclose(a["block1_conv1"].numpy(), m["block1_conv1"].numpy(), rtol=1e-5, atol=1e-4)
     assert not np.allclose(a["block2_conv1"].numpy(), m["block2_conv1"].numpy(), atol=1e-2)
+
+
+def test_image_pyramid_runs_coarse_then_full_size(random_fe):
+    """A pyramid level runs first at its side, then the full size continues from its upsampled result."""
+    cfg = get_preset("tf_tutorial", backbone="vgg16", weights="random", size=48, steps=3,
+                     content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"),
+                     pyramid=((32, 2),))
+    engine = StyleTransfer(cfg, extractor=random_fe)
+    rng = np.random.default_rng(0)
+    contents = rng.integers(0, 256, (2, 48, 48, 3)).astype(np.uint8)
+    styles = rng.integers(0, 256, (2, 48, 48, 3)).astype(np.uint8)
+    steps = []
+    result = engine.transfer(contents, styles, report_every=1, callback=lambda i, terms: steps.append(i))
+    assert steps == [1, 2, 3, 4, 5]  # 2 coarse + 3 full-size steps, numbered on
+    assert result.images.shape == (2, 48, 48, 3)
+    assert result.losses["total"].shape == (2,)
+    with pytest.raises(ValueError, match="pyramid"):
+        cfg.override(pyramid=((64, 2),))  # a level must be smaller than the image
