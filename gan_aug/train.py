@@ -194,6 +194,7 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
         callbacks.insert(0, EpochLRSchedule(opts.lr, factor, ("g_optimizer", "d_optimizer")))
     t0 = time.time()
     history = model.fit(ds, epochs=opts.epochs, initial_epoch=start, steps_per_epoch=steps, callbacks=callbacks,
+                        shuffle=False,  # the pipeline orders each epoch itself (see gan_aug.data)
                         verbose=verbose)
     if ckpt.stopped_on_nan:  # the run now stands at its last good checkpoint
         found = latest_checkpoint(out)
