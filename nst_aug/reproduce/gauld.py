@@ -94,6 +94,7 @@ class FeatureCache:
         if self.file.is_file():
             with np.load(self.file, allow_pickle=False) as z:
                 self.items = dict(zip(z["paths"].tolist(), z["features"]))
+                self.weights_source = str(z["weights_source"]) if "weights_source" in z else ""
 
     def _backbone(self):
         if self.model is None:
@@ -125,7 +126,8 @@ class FeatureCache:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.file.with_name(f".{self.file.stem}.tmp.npz")
             paths = sorted(self.items)
-            np.savez(tmp, paths=np.asarray(paths), features=np.stack([self.items[p] for p in paths]))
+            np.savez(tmp, paths=np.asarray(paths), features=np.stack([self.items[p] for p in paths]),
+                     weights_source=np.asarray(self.weights_source))
             os.replace(tmp, self.file)
         return np.stack([self.items[s.path] for s in samples])
 
