@@ -31,7 +31,7 @@ class ACGAN(GAN):
         self.n_classes = int(n_classes)
         self.latent_dim = int(generator.input_shape[0][-1])
 
-    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = True, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = False, **kwargs):
         super().compile(jit_compile=jit_compile, **kwargs)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.build_optimizers()

@@ -15,7 +15,8 @@ tells real A from ``G_B(b)`` (``netD_B``). One train step (junyanz ``CycleGANMod
        L_disc_b = ½ [L_GAN(disc_b(b), real) + L_GAN(disc_b(pool_b(G_A(a))), fake)]    (§4 "divide by 2")
 
 L_GAN is least squares by default (§4). One Adam for both generators, one for both discriminators (junyanz).
-The whole step is a single ``tf.function`` (XLA-compiled with ``compile(jit_compile=True)``).
+The whole step is a single ``tf.function`` (XLA-compiled with ``compile(jit_compile=True)``, which on a
+2-core CPU compiled for minutes and ran ~4x slower; see ``tests/benchmarks/bench_gan.py``).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class CycleGAN(GAN):
         self.pool_b = ImagePool(pool_size, shape, seed=None if seed is None else seed + 2, name="pool_b")
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
-                jit_compile: bool = True, **kwargs):
+                jit_compile: bool = False, **kwargs):
         super().compile(jit_compile=jit_compile, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer

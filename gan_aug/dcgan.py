@@ -37,7 +37,7 @@ class DCGAN(GAN):
         self.latent_dim = int(generator.input_shape[-1])
         self.noise = noise
 
-    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = True, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = False, **kwargs):
         super().compile(jit_compile=jit_compile, **kwargs)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.build_optimizers()

@@ -33,7 +33,9 @@ class TrainOptions:
     seed: int = opt(0, "seed of weights, data order, augmentation, noise and the image pool", "ours")
     save_every: int = opt(5, "checkpoint every N epochs (and at the end)", "junyanz --save_epoch_freq 5")
     n_samples: int = opt(8, "images in the per-epoch sample grid (fixed noise / inputs)", "ours")
-    jit_compile: bool = opt(True, "compile the train step with XLA (faster on CPU; off for debugging)", "ours")
+    jit_compile: bool = opt(False, "XLA-compile the train step (minutes to compile; measured 4x slower than a "
+                                   "plain tf.function on a 2-core CPU, see tests/benchmarks/bench_gan.py; try it "
+                                   "on GPU)", "ours (Keras disables XLA on CPU-only machines too)")
     run_eagerly: bool = opt(False, "run the train step eagerly (debugging; quickest for tiny test models)", "ours")
 
 

@@ -6,11 +6,13 @@ separate ``tape.gradient`` calls (one per network, so the shared cycle graph is 
 generators) and four optimizers; ``compile()`` makes it a plain ``tf.function`` (no XLA, Keras' CPU default).
 Its networks follow the example: ResNet-9 generator and 4-layer PatchGAN at the same widths as ours.
 
-Ours: ``gan_aug.cyclegan`` with its defaults (one backward pass for both generators, pooled fakes, XLA-compiled
-single fused step). Both run ``model.fit`` on the same in-memory batches at 128 px, batch 1; the first
-``--warmup`` steps (tracing / XLA compilation) are excluded from the timing.
+Ours: ``gan_aug.cyclegan`` (one backward pass of the full objective for both generators — including the
+cross-generator cycle gradients the example's per-network losses drop — then the discriminators on pooled
+fakes; one fused ``tf.function`` step, ``--jit`` to XLA-compile it). Both run ``model.fit`` on the same
+in-memory batches at 128 px, batch 1; the first ``--warmup`` steps (tracing / XLA compilation) are excluded,
+and timing rounds alternate between the two so a shared machine's load falls on both alike.
 
-    python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2]
+    python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2] [--jit]
 """
 from __future__ import annotations
 
@@ -142,7 +144,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4, help="alternating timing rounds (steps split among them)")
     p.add_argument("--filters", type=int, default=64)
     p.add_argument("--blocks", type=int, default=9)
-    p.add_argument("--no-jit", action="store_true", help="ours without XLA (to see what XLA contributes)")
+    p.add_argument("--jit", dest="jit", action="store_true", default=None, help="ours with XLA (jit_compile)")
+    p.add_argument("--no-jit", dest="jit", action="store_false", help="ours as a plain tf.function (the default)")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     n = 8
@@ -157,7 +160,8 @@ def main(argv=None):
                            baseline_discriminator(args.size, args.filters, "DY"))
     base.compile([keras.optimizers.Adam(2e-4, beta_1=0.5) for _ in range(4)])
     opts = CycleGANOptions(size=args.size, gen_filters=args.filters, n_blocks=args.blocks,
-                           disc_filters=args.filters, jit_compile=not args.no_jit)
+                           disc_filters=args.filters,
+                           jit_compile=bool(args.jit) if args.jit is not None else CycleGANOptions.jit_compile)
     ours = compile_cyclegan(build_cyclegan(opts), opts)
     for name, model in (("keras-io", base), ("ours", ours)):
         t0 = time.perf_counter()
