@@ -359,7 +359,7 @@ def generate(args: argparse.Namespace) -> dict:
     sheet = write_sheet(out, manifest_name)
     summary = {
         "out": str(out.resolve()), "manifest": str((out / manifest_name).resolve()),
-        "contact_sheet": str(sheet) if sheet else None, "made": made, "already_done": len(indexed) - len(todo),
+        "contact_sheet": str(sheet.resolve()) if sheet else None, "made": made, "already_done": len(indexed) - len(todo),
         "skipped_inputs": len(skipped), "failed": len(failed), "pairs_total": len(pairs),
     }
     for reason in failed:
