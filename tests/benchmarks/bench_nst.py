@@ -230,7 +230,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps-a", type=int, default=450,
                         help="tutorial steps per image (default 450, where (a) is back below its starting loss; "
                              "the tutorial runs 1000)")
-    parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 200)")
+    parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 400)")
     parser.add_argument("--probe-steps", type=int, default=4, help="timed steps per engine probe (default 4)")
     parser.add_argument("--batch", type=int, nargs="*", default=[1, 2], help="batch sizes to probe (default 1 2)")
     parser.add_argument("--try-bf16", action="store_true", help="also probe bfloat16 (emulated on most CPUs)")
