@@ -22,7 +22,6 @@ class ACGAN(GAN):
     """Class-conditional ``G([z, c])`` and a two-headed ``D(x) -> [source logit, class logits]``."""
 
     tracker_names = ("d_loss", "g_loss", "d_source", "d_class", "g_source", "g_class", "real_class_acc")
-    optimizer_attrs = ("g_optimizer", "d_optimizer")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, n_classes: int,
                  seed: int | None = None, **kwargs):
@@ -30,14 +29,6 @@ class ACGAN(GAN):
         self.generator, self.discriminator = generator, discriminator
         self.n_classes = int(n_classes)
         self.latent_dim = int(generator.input_shape[0][-1])
-
-    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = False, **kwargs):
-        super().compile(jit_compile=jit_compile, **kwargs)
-        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.build_optimizers()
-
-    def _networks_for(self, attr):
-        return [self.generator] if attr == "g_optimizer" else [self.discriminator]
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)

@@ -69,11 +69,19 @@ class GAN(keras.Model):
             self.trackers[name].update_state(value)
         return {name: t.result() for name, t in self.trackers.items()}
 
-    # Subclasses set these in compile().
-    optimizer_attrs: tuple[str, ...] = ()
+    # The optimizers compile() sets, and the networks each one trains.
+    optimizer_attrs: tuple[str, ...] = ("g_optimizer", "d_optimizer")
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
+                jit_compile: bool = False, **kwargs):
+        """One optimizer for the generator(s), one for the discriminator(s); slots are built at once."""
+        super().compile(jit_compile=jit_compile, **kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.build_optimizers()
 
     def _networks_for(self, optimizer_attr: str) -> list[keras.Model]:
-        raise NotImplementedError
+        """The networks an optimizer trains (one generator and one discriminator unless overridden)."""
+        return [self.generator] if optimizer_attr == "g_optimizer" else [self.discriminator]
 
     def build_optimizers(self) -> None:
         """Create the optimizers' slot variables now (needed before restoring them from a checkpoint)."""

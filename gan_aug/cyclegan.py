@@ -32,7 +32,6 @@ class CycleGAN(GAN):
 
     tracker_names = ("g_loss", "d_a_loss", "d_b_loss", "g_a_adv", "g_b_adv", "cycle_a", "cycle_b",
                      "idt_a", "idt_b")
-    optimizer_attrs = ("g_optimizer", "d_optimizer")
 
     def __init__(self, gen_ab: keras.Model, gen_ba: keras.Model, disc_a: keras.Model, disc_b: keras.Model,
                  lambda_cycle: float = 10.0, lambda_identity: float = 0.5, pool_size: int = 50,
@@ -47,13 +46,6 @@ class CycleGAN(GAN):
         pool_seed = None if seed is None else seed + 1
         self.pool_a = ImagePool(pool_size, shape, seed=pool_seed, name="pool_a")
         self.pool_b = ImagePool(pool_size, shape, seed=None if seed is None else seed + 2, name="pool_b")
-
-    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer,
-                jit_compile: bool = False, **kwargs):
-        super().compile(jit_compile=jit_compile, **kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        self.build_optimizers()
 
     def _networks_for(self, attr):
         return [self.gen_ab, self.gen_ba] if attr == "g_optimizer" else [self.disc_a, self.disc_b]

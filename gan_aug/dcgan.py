@@ -28,7 +28,6 @@ class DCGAN(GAN):
     """Generator ``G: z -> image`` and discriminator ``D: image -> logit`` (see module docstring)."""
 
     tracker_names = ("d_loss", "g_loss", "d_real", "d_fake")
-    optimizer_attrs = ("g_optimizer", "d_optimizer")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, noise: str = "uniform",
                  seed: int | None = None, **kwargs):
@@ -36,14 +35,6 @@ class DCGAN(GAN):
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = int(generator.input_shape[-1])
         self.noise = noise
-
-    def compile(self, g_optimizer, d_optimizer, jit_compile: bool = False, **kwargs):
-        super().compile(jit_compile=jit_compile, **kwargs)
-        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.build_optimizers()
-
-    def _networks_for(self, attr):
-        return [self.generator] if attr == "g_optimizer" else [self.discriminator]
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
