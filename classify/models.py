@@ -101,7 +101,12 @@ def vgg(config: tuple, num_classes: int = 2, input_size: int = 224, fc_units: in
     """
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = InputScaling("unit", name="scaling")(inputs)
-    block, conv = 1, 1
+    x = _conv_stack(x, config)
+    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name=name)
+
+
+def _conv_stack(x, config, block: int = 1, conv: int = 1):
+    """VGG layers from a config list (ints = 3×3 ReLU conv widths, "M" = 2×2 max-pool), Keras layer names."""
     for v in config:
         if v == "M":
             x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
@@ -109,7 +114,7 @@ def vgg(config: tuple, num_classes: int = 2, input_size: int = 224, fc_units: in
         else:
             x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
             conv += 1
-    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name=name)
+    return x
 
 
 def vgg9(num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5) -> keras.Model:
@@ -145,14 +150,7 @@ def cho_vgg16(num_classes: int = 2, input_size: int = 256, fc_units: int = 4096,
     x = InputScaling("unit", name="scaling")(inputs)
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="block1_conv1")(x)
     x = layers.Conv2D(64, 17, strides=2, padding="valid", activation="relu", name="block1_conv2")(x)
-    block, conv = 1, 3
-    for v in VGG_CONFIGS["vgg16"][2:]:
-        if v == "M":
-            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-            block, conv = block + 1, 1
-        else:
-            x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
-            conv += 1
+    x = _conv_stack(x, VGG_CONFIGS["vgg16"][2:], conv=3)
     return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name="cho_vgg16")
 
 
