@@ -61,15 +61,12 @@ def main(argv=None) -> int:
     opts = run.get("options", {})
     method = args.resize_method or opts.get("resize_method", "bilinear")
 
-    import keras
-
-    from . import models  # noqa: F401  (registers InputScaling for loading)
-    from . import training  # noqa: F401  (registers OneCycleSchedule)
+    from . import models
     from .metrics import compute_metrics
     from .pipeline import dataset_arrays, make_dataset
     from .report import write_report
 
-    model = keras.saving.load_model(model_path, compile=False)
+    model = models.load_classifier(model_path)
     ds = make_dataset(samples, classes, size, args.batch_size, method, opts.get("fit", "crop"), cache=False)
     x, y = dataset_arrays(ds)
     probs = model.predict(x, batch_size=args.batch_size, verbose=1)

@@ -271,3 +271,17 @@ def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, 
              "cho_vgg16": cho_vgg16}[arch](num_classes, size, **kw)
     model.weights_source = "random (trained from scratch)"
     return model
+
+
+def load_classifier(path: str | os.PathLike) -> keras.Model:
+    """A classifier saved by ``classify.train`` (``model.keras``), for prediction (not compiled).
+
+    Imports every module that registers a custom object first (``InputScaling``, the 1cycle schedule, the affine
+    augmentation layer), so any tool can load a saved model without knowing which ones it holds.
+    """
+    from . import augment, training  # noqa: F401  (register their serialisable classes)
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved classifier at {path} (classify.train writes OUT/model.keras)")
+    return keras.saving.load_model(path, compile=False)

@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--out", required=True, help="output folder for manifest.csv")
     args = p.parse_args(argv)
-    import keras
+    from classify.models import load_classifier
 
     from .data import resolve_selection
 
@@ -133,12 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not spec:
         p.error("give --isic-csv or --images")
     samples, skipped = resolve_selection(spec, args.isic_csv, args.image_dir)
-    model = keras.models.load_model(args.model, compile=False)
+    model = load_classifier(args.model)
     kept, ranked, bad = path_rank_filter(model, [s.path for s in samples], args.target, classes, args.alpha,
                                          args.size, args.batch_size)
     for reason in skipped + bad:
         print(f"skipped: {reason}")
-    path = write_filtered(args.out, kept, args.alpha, args.model)
+    path = write_filtered(args.out, kept, args.alpha, str(Path(args.model).resolve()))
     n_ok = sum(r.correct for r in ranked)
     print(f"{args.target}: {len(ranked)} images, {n_ok} classified correctly, kept {len(kept)} "
           f"(alpha {args.alpha}) -> {path}")

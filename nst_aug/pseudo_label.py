@@ -179,11 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import json
 
-    import keras
+    from classify.models import load_classifier
 
-    import classify.models  # noqa: F401  (registers the custom layers for loading)
-
-    model = keras.models.load_model(args.model, compile=False)
+    model = load_classifier(args.model)
     pos = args.classes.index(args.positive) if args.positive else 1
     summary = pseudo_label_manifest(args.manifest, model, args.classes, args.size, pos, name=args.name)
     print(json.dumps(summary, indent=2))

@@ -66,3 +66,23 @@ def test_bad_arguments(mel_images):
         path_rank_filter(fake_classifier(), mel_images, "MEL", ["MEL", "NV"], 0)
     with pytest.raises(ValueError, match="not among"):
         path_rank_filter(fake_classifier(), mel_images, "BCC", ["MEL", "NV"], 0.5)
+
+
+def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
+    """The CLI, in its own process as users run it, loads what ``classify.train`` saves: a model holding
+    classify's custom layers (``InputScaling``), which only load once their module is imported."""
+    import subprocess
+    import sys
+
+    from classify.models import build_model
+
+    build_model("small_cnn", num_classes=2, input_size=32).save(tmp_path / "model.keras")
+    folder = str(mel_images[0]).rsplit("/", 1)[0]
+    done = subprocess.run([sys.executable, "-m", "gan_aug.path_rank_filter", "--model", str(tmp_path / "model.keras"),
+                           "--classes", "MEL,NV", "--class", "MEL", "--alpha", "0.5", "--images", folder,
+                           "--out", str(tmp_path / "prf")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    samples = read_manifest(tmp_path / "prf" / "manifest.csv")
+    line = done.stdout.strip().splitlines()[-1]
+    n_correct = int(line.split(" images, ")[1].split(" classified")[0])
+    assert len(samples) == math.ceil(0.5 * n_correct) and all(s.label == "MEL" for s in samples)

@@ -186,10 +186,10 @@ def _pseudo_label(out: Path, fold: int, split, synthetic: list[Sample], labeller
     else:
         import keras
 
-        import classify.models  # noqa: F401  (custom layers)
+        from classify.models import load_classifier
         from nst_aug.pseudo_label import pseudo_label_manifest
 
-        model = keras.models.load_model(labeller_dir / "model.keras", compile=False)
+        model = load_classifier(labeller_dir / "model.keras")
         summary = pseudo_label_manifest(nst_dir / "manifest.csv", model, CLASSES, profile.image_size, POSITIVE,
                                         outputs=outputs, name=name)
         summary["dropped"] = len(dropped)
