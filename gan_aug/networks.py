@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 #: N(0, 0.02) for every convolution and dense kernel (junyanz ``init_weights(init_type='normal', gain=0.02)``;
@@ -71,6 +72,52 @@ def instance_norm(name: str | None = None) -> layers.Layer:
     return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5, name=name)
 
 
+@tf.custom_gradient
+def _conv_valid_with_fast_gradient(x, kernel):
+    """``conv2d(x, kernel, stride 1, VALID)`` whose gradients are computed as forward convolutions.
+
+    TensorFlow's CPU kernels for the gradients of a convolution with very few output channels are pathological:
+    for the generator's 7x7 64 -> 3 output conv at 128 px, ``Conv2DBackpropInput`` takes ~230 ms and
+    ``Conv2DBackpropFilter`` ~300 ms against ~30 ms for the forward pass — a quarter of a ResNet generator's
+    training time. The same gradients as forward convolutions (exact up to float rounding; tested):
+
+    - ``dx = conv2d(pad(dy, k - 1), flip(kernel) with in/out swapped)`` (full correlation with the flipped kernel);
+    - ``dw = conv2d(x with channels as batch, dy with batch as input channels)``: the sum over batch and
+      positions of ``x[i + u, j + v, c] · dy[i, j, o]``, one forward conv with a ``H_out x W_out`` "kernel".
+    """
+    y = tf.nn.conv2d(x, kernel, strides=1, padding="VALID")
+
+    def grad(dy):
+        kh, kw = kernel.shape[0], kernel.shape[1]
+        flipped = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])
+        dx = tf.nn.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), flipped, 1, "VALID")
+        dw = tf.nn.conv2d(tf.transpose(x, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), 1, "VALID")
+        return dx, tf.transpose(dw, [1, 2, 0, 3])
+
+    return y, grad
+
+
+@keras.saving.register_keras_serializable(package="gan_aug")
+class NarrowConv2D(layers.Conv2D):
+    """``Conv2D`` (stride 1, ``valid``, channels-last) for few output channels, e.g. a generator's conv to RGB.
+
+    Same weights, same outputs and same gradients as ``Conv2D``; only how the gradients are computed differs
+    (:func:`_conv_valid_with_fast_gradient`): about 10x faster for that layer on CPU (540 -> 50 ms at 128 px),
+    which took a 128 px ResNet-9 generator's forward + backward pass from 1.43 s to 1.12 s on a 2-core CPU.
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        for key, ok in (("strides", (1, (1, 1))), ("padding", ("valid",)), ("dilation_rate", (1, (1, 1))),
+                        ("data_format", (None, "channels_last")), ("groups", (1,))):
+            if key in kwargs and kwargs[key] not in ok:
+                raise ValueError(f"NarrowConv2D supports only {key}={ok[0]!r}, got {kwargs[key]!r}")
+        super().__init__(filters, kernel_size, **kwargs)
+
+    def convolution_op(self, inputs, kernel):
+        # The variable is read here, outside the custom-gradient function, so its gradient reaches it.
+        return _conv_valid_with_fast_gradient(inputs, tf.convert_to_tensor(kernel))
+
+
 def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None):
     return layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
                          kernel_initializer=weight_init(), bias_initializer="zeros", name=name)
@@ -112,7 +159,7 @@ def resnet_generator(
         x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", kernel_initializer=weight_init())(x)
         x = layers.ReLU()(instance_norm()(x))
     x = ReflectionPadding2D(3)(x)
-    x = _conv(channels, 7)(x)
+    x = NarrowConv2D(channels, 7, kernel_initializer=weight_init(), bias_initializer="zeros")(x)
     outputs = layers.Activation("tanh", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 

@@ -22,6 +22,44 @@ def test_reflection_padding_mirrors_the_border():
     np.testing.assert_array_equal(y[1:4, 1:4], x[0, :, :, 0])
 
 
+@pytest.mark.parametrize("kernel,channels_in,filters", [(7, 6, 3), (3, 5, 1), (4, 4, 2)])
+def test_narrow_conv_has_conv2d_outputs_and_gradients(kernel, channels_in, filters):
+    """NarrowConv2D computes its gradients by forward convolutions; they must equal Conv2D's own."""
+    import tensorflow as tf
+
+    x = tf.constant(RNG.normal(size=(3, 13, 11, channels_in)).astype("float32"))
+    ref = keras.layers.Conv2D(filters, kernel)
+    fast = N.NarrowConv2D(filters, kernel)
+    ref.build(x.shape)
+    fast.build(x.shape)
+    fast.set_weights([RNG.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
+    ref.set_weights(fast.get_weights())
+    weights = tf.constant(RNG.normal(size=(3, 13 - kernel + 1, 11 - kernel + 1, filters)).astype("float32"))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 13, 11, channels_in))])  # unknown batch, as in fit()
+    def grads_fast(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fast(x)
+            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
+        return (y, *tape.gradient(loss, [x, *fast.trainable_variables]))
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y_ref = ref(x)
+        loss = tf.reduce_sum(y_ref * weights)
+    expected = [y_ref, *tape.gradient(loss, [x, *ref.trainable_variables])]
+    for got, want in zip(grads_fast(x), expected):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_narrow_conv_refuses_what_it_does_not_implement():
+    with pytest.raises(ValueError, match="strides"):
+        N.NarrowConv2D(3, 3, strides=2)
+    with pytest.raises(ValueError, match="padding"):
+        N.NarrowConv2D(3, 3, padding="same")
+
+
 def test_resnet_generator_shape_range_and_layers():
     g = N.resnet_generator(32, filters=4, n_blocks=2)
     y = np.asarray(g(_images()))
