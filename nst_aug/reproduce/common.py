@@ -67,6 +67,21 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def _short_argv(argv: Sequence[str]) -> str:
+    """The generate command line for the log, with long path lists (``--content`` / ``--style``) counted, not
+    listed: ``--content <153 files> --style <60 files> --preset ...``."""
+    out, i = [], 0
+    while i < len(argv):
+        out.append(argv[i])
+        j = i + 1
+        while j < len(argv) and not str(argv[j]).startswith("--"):
+            j += 1
+        values = [str(v) for v in argv[i + 1:j]]
+        out += [f"<{len(values)} files>"] if len(values) > 3 else values
+        i = j
+    return " ".join(out)
+
+
 def run_generate(argv: Sequence[str], counter: Counter) -> dict:
     """``nst_aug.generate.main(argv)`` in-process (resumable: finished pairs are skipped); raises on failure.
 
@@ -81,7 +96,7 @@ def run_generate(argv: Sequence[str], counter: Counter) -> dict:
     if done is not None and done.get("argv") == list(argv) and before == done.get("rows"):
         counter.generation_cached += before  # finished earlier: not even the VGG is loaded again
         return {"before": before, "after": before}
-    log("python -m nst_aug.generate " + " ".join(argv))
+    log("python -m nst_aug.generate " + _short_argv(argv))
     code = generate.main(list(argv))
     if code != 0:
         raise RuntimeError(f"nst_aug.generate exited with status {code} (arguments: {' '.join(argv)})")
