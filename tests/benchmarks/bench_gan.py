@@ -12,7 +12,12 @@ fakes; one fused ``tf.function`` step, ``--jit`` to XLA-compile it). Both run ``
 in-memory batches at 128 px, batch 1; the first ``--warmup`` steps (tracing / XLA compilation) are excluded,
 and timing rounds alternate between the two so a shared machine's load falls on both alike.
 
+It first times one generator's forward + backward pass on each side (``--generators-only`` stops there): ours
+builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose gradients TensorFlow's CPU kernels would
+otherwise compute ~10x slower than the forward pass.
+
     python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2] [--jit]
+    python tests/benchmarks/bench_gan.py --generators-only
 """
 from __future__ import annotations
 
@@ -136,6 +141,36 @@ def timed_round(model, data, steps):
     return timer.times[-1] - timer.times[0]
 
 
+def generator_seconds(gen, x, reps):
+    """Seconds per forward + backward pass of one generator (L1 to its input), compiled, after two warm-up calls."""
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(gen(x, training=True) - x))
+        return tape.gradient(loss, gen.trainable_variables)
+
+    step(x), step(x)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        step(x)
+    return (time.perf_counter() - t0) / reps
+
+
+def compare_generators(size, filters, blocks, rounds=3, reps=3):
+    """One generator of each side, forward + backward alternately: isolates the network from the train step."""
+    x = tf.random.uniform((1, size, size, 3), -1, 1, seed=0)
+    nets = {"keras-io": baseline_generator(size, filters, blocks, "G0"),
+            "ours": build_cyclegan(CycleGANOptions(size=size, gen_filters=filters, n_blocks=blocks,
+                                                   disc_filters=filters)).gen_ab}
+    totals = dict.fromkeys(nets, 0.0)
+    for _ in range(rounds):
+        for name, net in nets.items():
+            totals[name] += generator_seconds(net, x, reps)
+    base, ours = totals["keras-io"] / rounds, totals["ours"] / rounds
+    print(f"generator forward+backward at {size} px: keras-io {base:.3f} s, ours {ours:.3f} s, "
+          f"ratio {base / ours:.2f}x", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=128)
@@ -146,7 +181,12 @@ def main(argv=None):
     p.add_argument("--blocks", type=int, default=9)
     p.add_argument("--jit", dest="jit", action="store_true", default=None, help="ours with XLA (jit_compile)")
     p.add_argument("--no-jit", dest="jit", action="store_false", help="ours as a plain tf.function (the default)")
+    p.add_argument("--generators-only", action="store_true",
+                   help="only time one generator's forward+backward pass on each side (a minute, not an hour)")
     args = p.parse_args(argv)
+    compare_generators(args.size, args.filters, args.blocks)
+    if args.generators_only:
+        return
     rng = np.random.default_rng(0)
     n = 8
     a = rng.uniform(-1, 1, (n, args.size, args.size, 3)).astype("float32")
