@@ -23,6 +23,7 @@ Mikołajczyk gives neither width nor dropout rate, so 256 and 0.5 (Srivastava et
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
@@ -183,6 +184,9 @@ _APPLICATIONS: dict[str, tuple[Callable, str, str]] = {
 }
 
 
+DOWNLOAD_TIMEOUT = 20.0  # seconds; see download_timeout()
+
+
 def _keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
 
@@ -206,16 +210,25 @@ def _backbone(name: str, input_size: int, weights: str | None) -> tuple[keras.Mo
         base.load_weights(str(path))
         return base, f"file {path}"
     have_cache = (_keras_cache_dir() / cached).is_file()
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(20)
     try:
-        base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling="avg")
+        with download_timeout():
+            base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling="avg")
         return base, "imagenet (keras cache)" if have_cache else "imagenet (downloaded by keras)"
     except Exception as err:  # no network, no cache
         print(f"NOTICE: {name}: ImageNet weights unavailable ({err.__class__.__name__}: {str(err)[:120]}); "
               f"using RANDOM initialisation. Put {cached} in {_keras_cache_dir()} or pass a weights file.")
         return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), \
             "random (ImageNet weights unavailable)"
+
+
+@contextlib.contextmanager
+def download_timeout(seconds: float = DOWNLOAD_TIMEOUT):
+    """Keras' weight downloads (``keras.utils.get_file``) have no timeout of their own: on a machine behind a
+    silent proxy they would hang. Inside this block every new socket gives up after ``seconds``."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
     finally:
         socket.setdefaulttimeout(old)
 

@@ -151,7 +151,10 @@ def load_weights(vgg: keras.Model, backbone: str, weights: str | os.PathLike | N
                       f"{backbone}/{fname}")
             if not cached.exists():
                 print(f"nst_aug: no cached Keras ImageNet {backbone.upper()} weights; trying to download {fname} ...")
-            local = keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
+            from classify.models import download_timeout
+
+            with download_timeout():
+                local = keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
             vgg.load_weights(local)
             return f"ImageNet ({backbone.upper()}, Keras {fname})"
         except Exception as err:  # no network, or a corrupt cache

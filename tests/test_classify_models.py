@@ -1,6 +1,10 @@
 """classify.models: each architecture builds with its documented parameter count and trains a step."""
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -94,3 +98,24 @@ def test_imagenet_unavailable_notice_and_freeze(capsys, tmp_path, monkeypatch):
     assert again.weights_source == f"file {path}"
     with pytest.raises(FileNotFoundError):
         build_model("densenet121", 2, 32, weights=str(tmp_path / "missing.h5"))
+
+
+def test_weight_download_gives_up_on_a_silent_server(tmp_path):
+    """A proxy that accepts the connection and never answers must not hang a run (Keras' get_file has no timeout)."""
+    import keras
+
+    from classify.models import download_timeout
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    t0 = time.monotonic()
+    with pytest.raises(Exception):
+        with download_timeout(1.0):
+            keras.utils.get_file("w.h5", f"http://127.0.0.1:{port}/w.h5", cache_dir=str(tmp_path))
+    assert time.monotonic() - t0 < 15
+    assert socket.getdefaulttimeout() is None  # restored
+    server.close()
