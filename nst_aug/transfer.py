@@ -195,14 +195,13 @@ class StyleTransfer:
             raise ValueError(f"contents must be (B, H, W, 3), got {contents.shape}")
         start = time.perf_counter()
         cfg = self.config
-        style_list = [styles] if isinstance(styles, np.ndarray) or tf.is_tensor(styles) else list(styles)
+        one_style = isinstance(styles, np.ndarray) or tf.is_tensor(styles)  # else a list of style batches
         height = contents.shape[1]
         levels = [(int(size), int(steps)) for size, steps in cfg.pyramid] + [(height, cfg.steps)]
         x, history, done = None, [], 0
         for size, steps in levels:  # coarse-to-fine image pyramid; a single level without one
             c_level = _resize(contents, size, height)
-            s_level = [_resize(st, size, height) for st in style_list]
-            s_level = s_level[0] if isinstance(styles, np.ndarray) or tf.is_tensor(styles) else s_level
+            s_level = _resize(styles, size, height) if one_style else [_resize(st, size, height) for st in styles]
             targets = self.targets(c_level, s_level, style_mask)
             if x is None:
                 x0 = self.initial_image(c_level, s_level, init)

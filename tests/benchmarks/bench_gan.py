@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from gan_aug.cyclegan import build_cyclegan, compile_cyclegan  # noqa: E402
-from gan_aug.networks import ReflectionPadding2D  # noqa: E402
+from gan_aug.networks import ReflectionPadding2D, resnet_generator  # noqa: E402
 from gan_aug.options import CycleGANOptions  # noqa: E402
 
 INIT = keras.initializers.RandomNormal(0.0, 0.02)
@@ -160,8 +160,7 @@ def compare_generators(size, filters, blocks, rounds=3, reps=3):
     """One generator of each side, forward + backward alternately: isolates the network from the train step."""
     x = tf.random.uniform((1, size, size, 3), -1, 1, seed=0)
     nets = {"keras-io": baseline_generator(size, filters, blocks, "G0"),
-            "ours": build_cyclegan(CycleGANOptions(size=size, gen_filters=filters, n_blocks=blocks,
-                                                   disc_filters=filters)).gen_ab}
+            "ours": resnet_generator(size, filters, blocks, name="gen_ab")}
     totals = dict.fromkeys(nets, 0.0)
     for _ in range(rounds):
         for name, net in nets.items():

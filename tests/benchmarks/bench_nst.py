@@ -223,6 +223,23 @@ def time_to_target(engine, contents, styles, targets, max_steps, coarse_steps=0)
 
 
 # -------------------------------------------------------------------------------------------------------- main
+def time_batches_to_target(name, engine, contents, styles, targets, b, max_steps, coarse_steps=0):
+    """:func:`time_to_target` over all pairs in batches of ``b``: per-image seconds and full-size steps per batch,
+    or ``(None, steps so far)`` when a batch misses the target within ``max_steps`` full-size evaluations."""
+    times, steps_taken = [], []
+    for start in range(0, len(contents), b):
+        sl = slice(start, start + b)
+        seconds, steps, history = time_to_target(engine, contents[sl], styles[sl], targets[sl], max_steps,
+                                                 coarse_steps=coarse_steps)
+        if seconds is None:
+            print(f"    {name} did not reach (a)'s loss within {max_steps} full-size evaluations on pairs "
+                  f"{list(range(len(contents)))[sl]} (best {history.min(axis=0)})", flush=True)
+            return None, steps_taken
+        times.append(seconds / len(contents[sl]))
+        steps_taken.append(steps - coarse_steps)
+    return times, steps_taken
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=1, help="ISIC (nevus, melanoma) pairs (default 1)")
@@ -315,18 +332,8 @@ def main(argv=None) -> None:
 
     # L-BFGS-B: measured time to the target, on the real pairs in batches of its best B
     name, _, b, sec, eng = lbfgs_best
-    lbfgs_times, lbfgs_steps, finals = [], [], []
-    for start in range(0, args.pairs, b):
-        sl = slice(start, start + b)
-        seconds, steps, history = time_to_target(eng, contents[sl], styles[sl], targets[sl], args.max_steps_b)
-        if seconds is None:
-            print(f"    L-BFGS-B did not reach (a)'s loss within {args.max_steps_b} evaluations on pairs "
-                  f"{list(range(args.pairs))[sl]} (best {history.min(axis=0)})", flush=True)
-            lbfgs_times = None
-            break
-        lbfgs_times.append(seconds / len(contents[sl]))
-        lbfgs_steps.append(steps)
-        finals.append(history[-1])
+    lbfgs_times, lbfgs_steps = time_batches_to_target("L-BFGS-B", eng, contents, styles, targets, b,
+                                                     args.max_steps_b)
     # (b)'s images scored with (a)'s own loss code, as a cross-check of the engine's loss
     eng.config = eng.config.override(steps=max(lbfgs_steps or [args.max_steps_b]),
                                      lbfgs_maxfun=max(lbfgs_steps or [args.max_steps_b]))
@@ -348,18 +355,8 @@ def main(argv=None) -> None:
         eng_p = StyleTransfer(engine_config("lbfgs", args.size, args.max_steps_b,
                                             pyramid=((args.size // 2, k),)), extractor=fe)
         probe_engine("L-BFGS-B warm-up", eng_p, contents[:b], styles[:b], 1)
-        pyr_times, pyr_steps = [], []
-        for start in range(0, args.pairs, b):
-            sl = slice(start, start + b)
-            seconds, steps, history = time_to_target(eng_p, contents[sl], styles[sl], targets[sl],
-                                                     args.max_steps_b, coarse_steps=k)
-            if seconds is None:
-                print(f"    pyramid L-BFGS-B did not reach (a)'s loss within {args.max_steps_b} full-size "
-                      f"evaluations", flush=True)
-                pyr_times = None
-                break
-            pyr_times.append(seconds / len(contents[sl]))
-            pyr_steps.append(steps - k)
+        pyr_times, pyr_steps = time_batches_to_target("pyramid L-BFGS-B", eng_p, contents, styles, targets, b,
+                                                      args.max_steps_b, coarse_steps=k)
         if pyr_times:
             pyr_time = float(np.mean(pyr_times))
             # image-steps/s counted in full-size-equivalent evaluations (a half-size one costs ~1/4)
