@@ -143,14 +143,13 @@ def main(argv=None) -> int:
     # ---- TensorFlow from here on ----
     import warnings
     warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True. was passed).*")
-    import keras
     import numpy as np
 
     from .metrics import compute_metrics
     from .models import build_model
     from .pipeline import dataset_arrays, make_dataset, scan_samples
     from .report import read_history_csv, write_report
-    from .training import (class_weights, compile_model, fine_tune, fit, lr_find, one_cycle, set_seeds)
+    from .training import (class_weights, compile_model, fine_tune, fit, lr_find, set_seeds)
     from .augment import affine_augmentation
 
     set_seeds(args.seed)

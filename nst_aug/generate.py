@@ -26,7 +26,6 @@ import platform
 import random
 import shutil
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path

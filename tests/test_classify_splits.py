@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from PIL import Image
 
 from classify.data import Sample, class_counts, read_manifest
 from classify.manifest import ManifestWriter, group_key

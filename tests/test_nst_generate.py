@@ -6,7 +6,6 @@ bookkeeping, not the pictures.
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import subprocess
 import sys

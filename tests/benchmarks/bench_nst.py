@@ -278,7 +278,7 @@ def main(argv=None) -> None:
     a_rate = 1.0 / np.mean(np.concatenate(a_times))
     a_time_per_image = float(np.mean([t.sum() for t in a_times]))
     print(f"(a) image-steps/s: {a_rate:.3f}", flush=True)
-    print(f"(a) ends at tutorial loss: " + ", ".join(f"{t:.5g}" for t in targets)
+    print("(a) ends at tutorial loss: " + ", ".join(f"{t:.5g}" for t in targets)
           + f" (after {args.steps_a} steps)", flush=True)
     print(f"(a) time per image to reach it: {a_time_per_image:.1f} s ({args.steps_a} steps)", flush=True)
     if args.steps_a < 1000:
