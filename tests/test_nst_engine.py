@@ -177,8 +177,12 @@ def test_loss_falls_on_real_images_adam(isic_uda1, hed_fe):
 
 # ------------------------------------------------------------------------------------------- precision, pooling
 def test_bfloat16_close_to_float32(hed_fe):
+    # From noise, not from the content image: there the content gradient is ~0, Adam's first steps move each
+    # pixel by the *sign* of a near-zero gradient, i.e. of rounding noise, and float32 and bfloat16 runs part
+    # ways (measured 15 % apart after 3 steps on an AVX512-BF16 CPU, whose native bfloat16 rounds differently
+    # from the emulated one). From noise they agree to 0.3 %.
     config = small_config(weights="hed", steps=3, learning_rate=0.02, content_weight=1e4, style_weight=1e-2,
-                          tv_weight=30.0, tv_kind="abs")
+                          tv_weight=30.0, tv_kind="abs", init="noise")
     contents, styles = random_pairs(2, seed=7)
     f32 = StyleTransfer(config, extractor=hed_fe).transfer(contents, styles)
     bf_fe = FeatureExtractor(("block1_conv1", "block2_conv1", "block2_conv2", "block3_conv1"), "vgg16", "max",
@@ -187,7 +191,7 @@ def test_bfloat16_close_to_float32(hed_fe):
     bf16 = StyleTransfer(config.override(precision="bfloat16"), extractor=bf_fe).transfer(contents, styles)
     for key in ("content", "style", "total"):
         assert bf16.losses[key].dtype == np.float32
-        np.testing.assert_allclose(bf16.losses[key], f32.losses[key], rtol=0.1)
+        np.testing.assert_allclose(bf16.losses[key], f32.losses[key], rtol=0.03)
     assert np.abs(bf16.images.astype(int) - f32.images.astype(int)).mean() < 2.0
 
 
