@@ -137,26 +137,31 @@ def resnet_generator(
     Encoder: 7x7 conv on a 3-px reflection pad, then ``n_downsampling`` stride-2 3x3 convs doubling the filters;
     ``n_blocks`` residual blocks ``x + IN(conv(pad(ReLU(IN(conv(pad(x)))))))``; decoder: stride-2 transposed
     3x3 convs halving the filters, a 7x7 conv to RGB and ``tanh`` so outputs lie in [-1, 1]. Every conv but the
-    last is followed by instance norm and ReLU; convs keep their bias (junyanz: ``use_bias = norm is
-    InstanceNorm2d``). Input height/width must be divisible by ``2**n_downsampling``.
+    last is followed by instance norm and ReLU. Input height/width must be divisible by ``2**n_downsampling``.
+
+    Only the last conv has a bias. junyanz gives every conv one (``use_bias = norm is InstanceNorm2d``), but a
+    per-channel constant added just before a non-affine instance norm is subtracted again with the channel mean:
+    it changes no output and gets a zero gradient. Leaving those biases out gives the same function and saves
+    their ops (about 6 % of a generator pass on a 2-core CPU).
     """
     inputs = keras.Input((size, size, channels), name=f"{name}_input")
     x = ReflectionPadding2D(3)(inputs)
-    x = _conv(filters, 7)(x)
+    x = _conv(filters, 7, use_bias=False)(x)
     x = layers.ReLU()(instance_norm()(x))
     f = filters
     for _ in range(n_downsampling):
         f *= 2
-        x = layers.ReLU()(instance_norm()(_conv(f, 3, strides=2, padding="same")(x)))
+        x = layers.ReLU()(instance_norm()(_conv(f, 3, strides=2, padding="same", use_bias=False)(x)))
     for _ in range(n_blocks):
         y = ReflectionPadding2D(1)(x)
-        y = layers.ReLU()(instance_norm()(_conv(f, 3)(y)))
+        y = layers.ReLU()(instance_norm()(_conv(f, 3, use_bias=False)(y)))
         y = ReflectionPadding2D(1)(y)
-        y = instance_norm()(_conv(f, 3)(y))
+        y = instance_norm()(_conv(f, 3, use_bias=False)(y))
         x = layers.Add()([x, y])
     for _ in range(n_downsampling):
         f //= 2
-        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", kernel_initializer=weight_init())(x)
+        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=weight_init())(x)
         x = layers.ReLU()(instance_norm()(x))
     x = ReflectionPadding2D(3)(x)
     x = NarrowConv2D(channels, 7, kernel_initializer=weight_init(), bias_initializer="zeros")(x)
@@ -174,7 +179,8 @@ def patchgan_discriminator(
     """PatchGAN ``C64-C128-C256-C512`` (Zhu et al. §7.2; Isola et al. 2017): a map of real/fake scores.
 
     4x4 convs with 1-px zero padding: ``n_layers`` stride-2 convs (filters ``64 * min(2**n, 8)``), one stride-1
-    conv, then a stride-1 conv to one channel. Instance norm on all but the first and last; LeakyReLU 0.2. With
+    conv, then a stride-1 conv to one channel. Instance norm on all but the first and last (those two alone have a
+    bias; see :func:`resnet_generator` on biases before instance norm); LeakyReLU 0.2. With
     ``n_layers=3`` each output sees a 70x70 input patch; a 256 px input gives a 30x30 output, 32 px gives 2x2.
     Outputs are raw scores (LSGAN regresses them to 1 for real and 0 for fake).
     """
@@ -185,7 +191,7 @@ def patchgan_discriminator(
     for n in range(1, n_layers + 1):
         mult = min(2**n, 8)
         stride = 2 if n < n_layers else 1
-        x = _conv(filters * mult, 4, strides=stride)(layers.ZeroPadding2D(1)(x))
+        x = _conv(filters * mult, 4, strides=stride, use_bias=False)(layers.ZeroPadding2D(1)(x))
         x = layers.LeakyReLU(0.2)(instance_norm()(x))
     outputs = _conv(1, 4)(layers.ZeroPadding2D(1)(x))
     outputs = layers.Activation("linear", dtype="float32")(outputs)

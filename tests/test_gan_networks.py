@@ -72,6 +72,28 @@ def test_resnet_generator_shape_range_and_layers():
     assert sum(isinstance(l, N.ReflectionPadding2D) for l in g.layers) == 2 + 2 * 2
 
 
+def test_bias_before_instance_norm_would_be_a_no_op():
+    """Why the CycleGAN networks leave out junyanz's conv biases in front of instance norm."""
+    x = RNG.normal(size=(2, 8, 8, 5)).astype("float32")
+    c = (3 * RNG.normal(size=5)).astype("float32")  # a per-channel bias
+    norm = N.instance_norm()
+    np.testing.assert_allclose(np.asarray(norm(x + c)), np.asarray(norm(x)), atol=1e-4)
+
+
+@pytest.mark.parametrize("build,with_bias,without", [
+    (lambda: N.resnet_generator(32, filters=4, n_blocks=2), 1, 1 + 2 + 2 * 2 + 2),  # only the conv to RGB
+    (lambda: N.patchgan_discriminator(32, filters=4), 2, 3),  # the first conv and the one to scores
+])
+def test_cyclegan_convs_have_a_bias_only_where_no_instance_norm_follows(build, with_bias, without):
+    net = build()
+    convs = [(layer, nxt) for layer, nxt in zip(net.layers, net.layers[1:])
+             if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+    for layer, nxt in convs:
+        assert layer.use_bias == (not isinstance(nxt, keras.layers.GroupNormalization)), layer.name
+    assert sum(layer.use_bias for layer, _ in convs) == with_bias
+    assert sum(not layer.use_bias for layer, _ in convs) == without
+
+
 def test_resnet_generator_default_is_resnet_9blocks():
     g = N.resnet_generator(32, filters=2)  # default n_blocks=9, two downsamplings
     assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 9
