@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, bce_logits_loss, class_loss
+from .base import GAN, bce_logits_loss, class_loss, dtype_policy
 
 
 class ACGAN(GAN):
@@ -48,7 +48,8 @@ class ACGAN(GAN):
             d_source = bce_logits_loss(s_real, True) + bce_logits_loss(s_fake, False)   # -L_S
             d_class = class_loss(labels, c_real) + class_loss(c, c_fake)                # -L_C
             d_loss = d_source + d_class
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under float16, else unchanged
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
@@ -56,7 +57,8 @@ class ACGAN(GAN):
             g_source = bce_logits_loss(s_gen, True)
             g_class = class_loss(c, c_gen)
             g_loss = g_source + g_class
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(c_real, -1, output_type=tf.int32), labels), tf.float32))
         return self._update(d_loss=d_loss, g_loss=g_loss, d_source=d_source, d_class=d_class,
                             g_source=g_source, g_class=g_class, real_class_acc=acc)
@@ -67,6 +69,7 @@ def build_acgan(opts, n_classes: int) -> ACGAN:
     from .networks import acgan_discriminator, acgan_generator
 
     keras.utils.set_random_seed(opts.seed)
-    gen = acgan_generator(opts.size, n_classes, opts.latent_dim, opts.gen_filters, opts.max_filters)
-    disc = acgan_discriminator(opts.size, n_classes, opts.disc_filters, opts.max_filters, opts.dropout)
+    with dtype_policy(opts.precision):
+        gen = acgan_generator(opts.size, n_classes, opts.latent_dim, opts.gen_filters, opts.max_filters)
+        disc = acgan_discriminator(opts.size, n_classes, opts.disc_filters, opts.max_filters, opts.dropout)
     return ACGAN(gen, disc, n_classes, seed=opts.seed)

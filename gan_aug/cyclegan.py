@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, gan_loss, l1_loss
+from .base import GAN, adam, dtype_policy, gan_loss, l1_loss
 from .pool import ImagePool
 
 
@@ -84,7 +84,8 @@ class CycleGAN(GAN):
         g_vars = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
         with tf.GradientTape() as tape:
             g = self.generator_losses(real_a, real_b)
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g["g_loss"], g_vars), g_vars))
+            scaled = self.g_optimizer.scale_loss(g["g_loss"])  # loss scaling under float16, else unchanged
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
 
         fake_a = self.pool_a(tf.stop_gradient(g["fake_a"]))
         fake_b = self.pool_b(tf.stop_gradient(g["fake_b"]))
@@ -92,30 +93,31 @@ class CycleGAN(GAN):
         with tf.GradientTape() as tape:
             d_a = self.discriminator_loss(self.disc_a, real_a, fake_a)
             d_b = self.discriminator_loss(self.disc_b, real_b, fake_b)
-            d_loss = d_a + d_b
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+            scaled = self.d_optimizer.scale_loss(d_a + d_b)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
         return self._update(d_a_loss=d_a, d_b_loss=d_b,
                             **{k: g[k] for k in ("g_loss", "g_a_adv", "g_b_adv", "cycle_a", "cycle_b",
                                                  "idt_a", "idt_b")})
 
 
 def build_cyclegan(opts) -> CycleGAN:
-    """Networks and model from :class:`gan_aug.options.CycleGANOptions` (weights seeded by ``opts.seed``)."""
+    """Networks and model from :class:`gan_aug.options.CycleGANOptions` (weights seeded by ``opts.seed``, so
+    the same whatever ``opts.precision``)."""
     from .networks import patchgan_discriminator, resnet_generator
 
     keras.utils.set_random_seed(opts.seed)
     gen = dict(size=opts.size, filters=opts.gen_filters, n_blocks=opts.n_blocks, n_downsampling=opts.n_downsampling)
     disc = dict(size=opts.size, filters=opts.disc_filters, n_layers=opts.disc_layers)
-    return CycleGAN(resnet_generator(name="gen_ab", **gen), resnet_generator(name="gen_ba", **gen),
-                    patchgan_discriminator(name="disc_a", **disc), patchgan_discriminator(name="disc_b", **disc),
-                    lambda_cycle=opts.lambda_cycle, lambda_identity=opts.lambda_identity,
+    with dtype_policy(opts.precision):
+        nets = (resnet_generator(name="gen_ab", **gen), resnet_generator(name="gen_ba", **gen),
+                patchgan_discriminator(name="disc_a", **disc), patchgan_discriminator(name="disc_b", **disc))
+    return CycleGAN(*nets, lambda_cycle=opts.lambda_cycle, lambda_identity=opts.lambda_identity,
                     pool_size=opts.pool_size, gan_mode=opts.gan_mode, seed=opts.seed)
 
 
 def compile_cyclegan(model: CycleGAN, opts) -> CycleGAN:
-    """Adam(lr, β1 0.5) for the generators and for the discriminators (Zhu et al. §4)."""
-    model.compile(g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
-                  d_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
+    """Adam(lr, β1 0.5) for the generators and for the discriminators (Zhu et al. §4); see :func:`~.base.adam`."""
+    model.compile(g_optimizer=adam(opts), d_optimizer=adam(opts),
                   jit_compile=opts.jit_compile and not opts.run_eagerly,
                   run_eagerly=opts.run_eagerly)
     return model

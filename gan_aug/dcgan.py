@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, bce_logits_loss
+from .base import GAN, adam, bce_logits_loss, dtype_policy
 
 
 def sample_noise(shape, distribution: str, seed):
@@ -50,12 +50,14 @@ class DCGAN(GAN):
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
             d_loss = bce_logits_loss(real_logits, True) + bce_logits_loss(fake_logits, False)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under float16, else unchanged
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             g_loss = bce_logits_loss(self.discriminator(self.generator(z, training=True), training=True), True)
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         return self._update(d_loss=d_loss, g_loss=g_loss, d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
                             d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)))
 
@@ -64,21 +66,21 @@ def build_dcgan(opts) -> DCGAN:
     """Networks and model from :class:`gan_aug.options.DCGANOptions`."""
     from .networks import dcgan_discriminator, dcgan_generator, resnet18_discriminator
 
-    keras.utils.set_random_seed(opts.seed)
-    gen = dcgan_generator(opts.size, opts.latent_dim, opts.gen_filters, opts.max_filters)
-    if opts.discriminator == "resnet18":
-        disc = resnet18_discriminator(opts.size, opts.disc_filters)
-    elif opts.discriminator == "dcgan":
-        disc = dcgan_discriminator(opts.size, opts.disc_filters, opts.max_filters)
-    else:
+    if opts.discriminator not in ("resnet18", "dcgan"):
         raise ValueError(f"discriminator must be 'resnet18' or 'dcgan', got {opts.discriminator!r}")
+    keras.utils.set_random_seed(opts.seed)
+    with dtype_policy(opts.precision):
+        gen = dcgan_generator(opts.size, opts.latent_dim, opts.gen_filters, opts.max_filters)
+        if opts.discriminator == "resnet18":
+            disc = resnet18_discriminator(opts.size, opts.disc_filters)
+        else:
+            disc = dcgan_discriminator(opts.size, opts.disc_filters, opts.max_filters)
     return DCGAN(gen, disc, noise=opts.noise, seed=opts.seed)
 
 
 def compile_gan(model: GAN, opts) -> GAN:
-    """Adam(lr, β1) for G and for D (Radford et al. §4: 2e-4, 0.5)."""
-    model.compile(g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
-                  d_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2),
+    """Adam(lr, β1) for G and for D (Radford et al. §4: 2e-4, 0.5); see :func:`~.base.adam`."""
+    model.compile(g_optimizer=adam(opts), d_optimizer=adam(opts),
                   jit_compile=opts.jit_compile and not opts.run_eagerly,
                   run_eagerly=opts.run_eagerly)
     return model

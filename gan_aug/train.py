@@ -30,6 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import options as O  # noqa: E402
+from .base import resolve_precision  # noqa: E402
 from .callbacks import Checkpoint, LossHistory, SampleGrid, latest_checkpoint  # noqa: E402
 from .data import ImageSet, center_crop_unit, image_dataset, load_image_set, resolve_selection, unpaired_dataset  # noqa: E402
 from .schedules import EpochLRSchedule, linear_decay_factor  # noqa: E402
@@ -174,6 +175,7 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
         "command": list(command) if command is not None else None,
         **O.options_record(opts),
         "data": data_record(kind, data),
+        "precision": resolve_precision(opts.precision),  # what "auto" became on this machine
         "status": "running",
         "initial_epoch": start,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),

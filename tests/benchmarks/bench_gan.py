@@ -14,14 +14,24 @@ and timing rounds alternate between the two so a shared machine's load falls on 
 
 It first times one generator's forward + backward pass on each side (``--generators-only`` stops there): ours
 builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose gradients TensorFlow's CPU kernels would
-otherwise compute ~10x slower than the forward pass.
+otherwise compute ~10x slower than the forward pass. Alongside, the same convolutions with nothing between them
+(:func:`convolutions_only_generator`): the CycleGAN objective fixes which convolutions a step must run, so
+keras-io's time over theirs is the most any implementation using TensorFlow's conv kernels can gain. The step
+comparison likewise times a third model (``--no-ceiling`` skips it): our step with all four networks reduced to
+their convolutions, i.e. with normalisation, padding and activations free.
 
-    python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2] [--jit]
+Then ours again in mixed precision (``--precision bfloat16``, see ``gan_aug.base.dtype_policy``) where the
+hardware has the units for it: by default (``--mixed auto``) bfloat16 on a CPU with AVX512-BF16/AMX, float16
+on a GPU, skipped elsewhere (emulated bfloat16 is slower than float32). The ceiling above is float32's.
+
+    python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2] [--jit] [--no-ceiling]
+                                         [--mixed {auto,bfloat16,float16,none}]
     python tests/benchmarks/bench_gan.py --generators-only
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -32,8 +42,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from gan_aug.cyclegan import build_cyclegan, compile_cyclegan  # noqa: E402
-from gan_aug.networks import ReflectionPadding2D, resnet_generator  # noqa: E402
+from gan_aug.base import dtype_policy, resolve_precision  # noqa: E402
+from gan_aug.cyclegan import CycleGAN, build_cyclegan, compile_cyclegan  # noqa: E402
+from gan_aug.networks import NarrowConv2D, ReflectionPadding2D, resnet_generator  # noqa: E402
 from gan_aug.options import CycleGANOptions  # noqa: E402
 
 INIT = keras.initializers.RandomNormal(0.0, 0.02)
@@ -76,6 +87,41 @@ def baseline_discriminator(size, filters=64, name="d"):
         x = layers.LeakyReLU(0.2)(_in()(x))
     x = layers.Conv2D(1, 4, 1, "same", kernel_initializer=INIT)(x)
     return keras.Model(inp, x, name=name)
+
+
+def convolutions_only_generator(size, filters=64, n_blocks=9):
+    """The ResNet generator's convolutions and nothing else: a floor for the generator's time on this machine.
+
+    Same kernels, strides, channel counts and output sizes as both generators (zero "same" padding inside the
+    conv instead of reflection-padding layers; ours ``NarrowConv2D`` to RGB), but no normalisation, activation,
+    padding layer or residual add. Both implementations must do at least these convolutions (the CycleGAN
+    objective fixes which ones), so keras-io's time divided by this one bounds the ratio any implementation
+    built on TensorFlow's CPU convolution kernels can reach.
+    """
+    inp = keras.Input((size, size, 3))
+    x = layers.Conv2D(filters, 7, padding="same", use_bias=False)(inp)
+    f = filters
+    for _ in range(2):
+        f *= 2
+        x = layers.Conv2D(f, 3, 2, "same", use_bias=False)(x)
+    for _ in range(2 * n_blocks):
+        x = layers.Conv2D(f, 3, padding="same", use_bias=False)(x)
+    for _ in range(2):
+        f //= 2
+        x = layers.Conv2DTranspose(f, 3, 2, "same", use_bias=False)(x)
+    x = NarrowConv2D(3, 7)(layers.ZeroPadding2D(3)(x))
+    return keras.Model(inp, x, name="convs_only")
+
+
+def convolutions_only_discriminator(size, filters=64, n_layers=3):
+    """The PatchGAN's convolutions (with their 1-px zero padding) and nothing else; see above."""
+    inp = keras.Input((size, size, 3))
+    x = inp
+    for n in range(n_layers + 1):
+        x = layers.Conv2D(filters * min(2**n, 8), 4, 2 if n < n_layers else 1, use_bias=n == 0)(
+            layers.ZeroPadding2D(1)(x))
+    x = layers.Conv2D(1, 4)(layers.ZeroPadding2D(1)(x))
+    return keras.Model(inp, x, name="convs_only_d")
 
 
 class KerasIOCycleGan(keras.Model):
@@ -156,18 +202,31 @@ def generator_seconds(gen, x, reps):
     return (time.perf_counter() - t0) / reps
 
 
-def compare_generators(size, filters, blocks, rounds=3, reps=3):
-    """One generator of each side, forward + backward alternately: isolates the network from the train step."""
+def compare_generators(size, filters, blocks, mixed=None, rounds=3, reps=3):
+    """One generator of each side, forward + backward alternately: isolates the network from the train step.
+
+    A third network, :func:`convolutions_only_generator`, times the convolutions alone: the floor under both.
+    With ``mixed`` (``"bfloat16"``/``"float16"``), ours is timed once more in that mixed precision.
+    """
     x = tf.random.uniform((1, size, size, 3), -1, 1, seed=0)
     nets = {"keras-io": baseline_generator(size, filters, blocks, "G0"),
-            "ours": resnet_generator(size, filters, blocks, name="gen_ab")}
+            "ours": resnet_generator(size, filters, blocks, name="gen_ab"),
+            "convs only": convolutions_only_generator(size, filters, blocks)}
+    if mixed:
+        with dtype_policy(mixed):
+            nets[f"ours {mixed}"] = resnet_generator(size, filters, blocks, name="gen_mixed")
     totals = dict.fromkeys(nets, 0.0)
     for _ in range(rounds):
         for name, net in nets.items():
             totals[name] += generator_seconds(net, x, reps)
-    base, ours = totals["keras-io"] / rounds, totals["ours"] / rounds
+    base, ours, floor = (totals[k] / rounds for k in ("keras-io", "ours", "convs only"))
     print(f"generator forward+backward at {size} px: keras-io {base:.3f} s, ours {ours:.3f} s, "
           f"ratio {base / ours:.2f}x", flush=True)
+    print(f"its convolutions alone: {floor:.3f} s = {100 * floor / ours:.0f} % of ours; ceiling for any float32 "
+          f"implementation on TensorFlow's CPU conv kernels: {base / floor:.2f}x", flush=True)
+    if mixed:
+        t = totals[f"ours {mixed}"] / rounds
+        print(f"ours in mixed {mixed}: {t:.3f} s, ratio {base / t:.2f}x", flush=True)
 
 
 def main(argv=None):
@@ -180,10 +239,16 @@ def main(argv=None):
     p.add_argument("--blocks", type=int, default=9)
     p.add_argument("--jit", dest="jit", action="store_true", default=None, help="ours with XLA (jit_compile)")
     p.add_argument("--no-jit", dest="jit", action="store_false", help="ours as a plain tf.function (the default)")
+    p.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                   help="skip the third model (our step with convolutions only) that bounds the ratio")
+    p.add_argument("--mixed", choices=("auto", "bfloat16", "float16", "none"), default="auto",
+                   help="also time ours in this mixed precision (auto: where the hardware has the units)")
     p.add_argument("--generators-only", action="store_true",
                    help="only time one generator's forward+backward pass on each side (a minute, not an hour)")
     args = p.parse_args(argv)
-    compare_generators(args.size, args.filters, args.blocks)
+    mixed = {"none": None, "auto": resolve_precision("auto")}.get(args.mixed, args.mixed)
+    mixed = None if mixed == "float32" else mixed
+    compare_generators(args.size, args.filters, args.blocks, mixed)
     if args.generators_only:
         return
     rng = np.random.default_rng(0)
@@ -202,19 +267,29 @@ def main(argv=None):
                            disc_filters=args.filters,
                            jit_compile=bool(args.jit) if args.jit is not None else CycleGANOptions.jit_compile)
     ours = compile_cyclegan(build_cyclegan(opts), opts)
-    for name, model in (("keras-io", base), ("ours", ours)):
+    models = {"keras-io": base, "ours": ours}
+    if args.ceiling:
+        # Our step with every network reduced to its convolutions: what the step costs with norms, pads and
+        # activations free. keras-io's time over this one caps the step ratio on this machine.
+        nets = [convolutions_only_generator(args.size, args.filters, args.blocks) for _ in "ab"]
+        nets += [convolutions_only_discriminator(args.size, args.filters) for _ in "ab"]
+        models["convs only"] = compile_cyclegan(CycleGAN(*nets, seed=0), opts)
+    if mixed:
+        mixed_opts = dataclasses.replace(opts, precision=mixed)
+        models[f"ours {mixed}"] = compile_cyclegan(build_cyclegan(mixed_opts), mixed_opts)
+    for name, model in models.items():
         t0 = time.perf_counter()
         model.fit(data, epochs=1, steps_per_epoch=args.warmup, verbose=0)
         print(f"{name}: warm-up ({args.warmup} steps incl. tracing/compilation) {time.perf_counter() - t0:.1f} s",
               flush=True)
     # Interleave rounds so a machine shared with other jobs loads both sides alike.
     per_round = max(1, args.steps // args.rounds)
-    totals = {"keras-io": 0.0, "ours": 0.0}
+    totals = dict.fromkeys(models, 0.0)
     for r in range(args.rounds):
-        for name, model in (("keras-io", base), ("ours", ours)):
+        for name, model in models.items():
             totals[name] += timed_round(model, data, per_round)
-        print(f"round {r + 1}/{args.rounds}: keras-io {per_round / (totals['keras-io'] / (r + 1)):.3f} img/s, "
-              f"ours {per_round / (totals['ours'] / (r + 1)):.3f} img/s", flush=True)
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+            f"{name} {per_round / (t / (r + 1)):.3f} img/s" for name, t in totals.items()), flush=True)
     n = per_round * args.rounds
     base_ips, ours_ips = n / totals["keras-io"], n / totals["ours"]
     label = "XLA" if opts.jit_compile else "tf.function"
@@ -223,6 +298,14 @@ def main(argv=None):
     print(f"ratio ours / keras-io: {ours_ips / base_ips:.2f}x  at {args.size} px, batch 1, {args.filters} filters, "
           f"{args.blocks} blocks, {n} timed steps each, {os.cpu_count()} CPU cores "
           f"(load average {os.getloadavg()[0]:.1f})")
+    if args.ceiling:
+        floor_ips = n / totals["convs only"]
+        print(f"our step, float32 convolutions only:           {floor_ips:.3f} images/s "
+              f"(ceiling for float32 {floor_ips / base_ips:.2f}x)")
+    if mixed:
+        mixed_ips = n / totals[f"ours {mixed}"]
+        print(f"gan_aug.CycleGAN, --precision {mixed}:         {mixed_ips:.3f} images/s "
+              f"(ratio {mixed_ips / base_ips:.2f}x)")
 
 
 if __name__ == "__main__":
