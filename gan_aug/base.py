@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from classify.precision import resolve_precision
+
 
 # --------------------------------------------------------------------------------------------------- losses
 def lsgan_loss(scores, target_is_real: bool):
@@ -50,38 +52,12 @@ def class_loss(labels, logits):
 
 
 # ---------------------------------------------------------------------------------------------- precision
-PRECISIONS = ("float32", "bfloat16", "float16", "auto")
-
-
-def cpu_has_bf16_units(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
-    """Whether the CPU multiplies bfloat16 in hardware (x86 ``avx512_bf16`` or ``amx_bf16`` flags; Linux only).
-
-    Without them TensorFlow emulates bfloat16 convolutions and they run slower than float32.
-    """
-    try:
-        flags = set(Path(cpuinfo).read_text(errors="replace").split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def resolve_precision(precision: str) -> str:
-    """``float32``, ``bfloat16`` or ``float16``; ``auto`` picks ``float16`` with a GPU, ``bfloat16`` on a CPU
-    with bfloat16 units (:func:`cpu_has_bf16_units`), else ``float32``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    if precision != "auto":
-        return precision
-    if tf.config.list_physical_devices("GPU"):
-        return "float16"
-    return "bfloat16" if cpu_has_bf16_units() else "float32"
-
-
 @contextlib.contextmanager
 def dtype_policy(precision: str):
-    """Build Keras layers under ``precision`` inside the block: ``float32``, or mixed precision (weights and
-    optimizer state float32, computation in ``bfloat16``/``float16``). The networks' output layers are float32
-    whatever the policy, so losses, image pools and saved images stay float32."""
+    """Build Keras layers under ``precision`` (resolved by ``classify.precision.resolve_precision``) inside the
+    block: ``float32``, or mixed precision (weights and optimizer state float32, computation in ``bfloat16`` /
+    ``float16``). The networks' output layers are float32 whatever the policy, so losses, image pools and saved
+    images stay float32."""
     name = resolve_precision(precision)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32" if name == "float32" else f"mixed_{name}")
@@ -95,7 +71,7 @@ def adam(opts) -> keras.optimizers.Optimizer:
     """``Adam(opts.lr, opts.beta_1, opts.beta_2)``; under float16 wrapped in a dynamic ``LossScaleOptimizer``
     (small float16 gradients would flush to zero; bfloat16 has float32's range and needs no scaling)."""
     optimizer = keras.optimizers.Adam(opts.lr, beta_1=opts.beta_1, beta_2=opts.beta_2)
-    if resolve_precision(getattr(opts, "precision", "float32")) == "float16":
+    if resolve_precision(opts.precision) == "float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 

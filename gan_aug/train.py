@@ -29,8 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from classify.precision import resolve_precision  # noqa: E402
+
 from . import options as O  # noqa: E402
-from .base import resolve_precision  # noqa: E402
 from .callbacks import Checkpoint, LossHistory, SampleGrid, latest_checkpoint  # noqa: E402
 from .data import ImageSet, center_crop_unit, image_dataset, load_image_set, resolve_selection, unpaired_dataset  # noqa: E402
 from .schedules import EpochLRSchedule, linear_decay_factor  # noqa: E402

@@ -23,6 +23,8 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from classify.precision import resolve_precision
+
 from . import losses as L
 from .color import preserve_color
 from .config import NSTConfig
@@ -41,13 +43,6 @@ class TransferResult:
     history: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
-def resolve_precision(precision: str) -> str:
-    """``auto`` → ``float16`` with a GPU, else ``float32`` (bfloat16 only pays on CPUs with bf16 units)."""
-    if precision != "auto":
-        return precision
-    return "float16" if tf.config.list_physical_devices("GPU") else "float32"
-
-
 class StyleTransfer:
     """The NST engine for one :class:`NSTConfig`.
 
@@ -60,7 +55,8 @@ class StyleTransfer:
         self.config = config
         self.all_layers = conv_layer_names(config.backbone)
         needed = tuple(config.content_layers) + tuple(config.style_layers)
-        self.compute_dtype = resolve_precision(config.precision)
+        # auto: float16 with a GPU, else float32 (bfloat16 not measured for NST on bf16 CPUs)
+        self.compute_dtype = resolve_precision(config.precision, bf16_on_cpu=False)
         self.extractor = extractor or FeatureExtractor(
             needed, config.backbone, config.pooling, config.weights, self.compute_dtype)
         missing = set(needed) - set(self.extractor.layers)

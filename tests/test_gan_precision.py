@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from classify import precision
 from gan_aug import base, train
 from gan_aug.cyclegan import build_cyclegan, compile_cyclegan
 from gan_aug.dcgan import build_dcgan, compile_gan
@@ -30,7 +31,7 @@ def _model(precision, **kw):
 
 def _steps(model, n, seed=0):
     """``n`` train steps on one fixed pair; each step's losses (trackers reset so they are not epoch means)."""
-    a, b = tf.constant(_batch(seed)[0]), tf.constant(_batch(seed)[1])
+    a, b = (tf.constant(x) for x in _batch(seed))
     out = []
     for _ in range(n):
         for tracker in model.metrics:
@@ -47,22 +48,22 @@ def test_cpu_bf16_detection_reads_the_flags(tmp_path):
     without.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
     amx = tmp_path / "sapphire"
     amx.write_text("flags\t\t: avx512f amx_tile amx_bf16 amx_int8\n")
-    assert base.cpu_has_bf16_units(with_bf16) and base.cpu_has_bf16_units(amx)
-    assert not base.cpu_has_bf16_units(without)
-    assert not base.cpu_has_bf16_units(tmp_path / "missing")  # not Linux: no guess
+    assert precision.cpu_has_bf16_units(with_bf16) and precision.cpu_has_bf16_units(amx)
+    assert not precision.cpu_has_bf16_units(without)
+    assert not precision.cpu_has_bf16_units(tmp_path / "missing")  # not Linux: no guess
 
 
 def test_auto_precision_follows_the_hardware(monkeypatch):
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    monkeypatch.setattr(base, "cpu_has_bf16_units", lambda *a: False)
-    assert base.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(base, "cpu_has_bf16_units", lambda *a: True)
-    assert base.resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(precision, "cpu_has_bf16_units", lambda *a: False)
+    assert precision.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(precision, "cpu_has_bf16_units", lambda *a: True)
+    assert precision.resolve_precision("auto") == "bfloat16"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
-    assert base.resolve_precision("auto") == "float16"
-    assert base.resolve_precision("float32") == "float32"  # explicit choices are kept as they are
+    assert precision.resolve_precision("auto") == "float16"
+    assert precision.resolve_precision("float32") == "float32"  # explicit choices are kept as they are
     with pytest.raises(ValueError, match="precision must be one of float32, bfloat16, float16, auto; got 'fp8'"):
-        base.resolve_precision("fp8")
+        precision.resolve_precision("fp8")
 
 
 def test_dtype_policy_is_restored_even_when_building_fails():

@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from gan_aug.base import dtype_policy, resolve_precision  # noqa: E402
+from classify.precision import resolve_precision  # noqa: E402
+from gan_aug.base import dtype_policy  # noqa: E402
 from gan_aug.cyclegan import CycleGAN, build_cyclegan, compile_cyclegan  # noqa: E402
 from gan_aug.networks import NarrowConv2D, ReflectionPadding2D, resnet_generator  # noqa: E402
 from gan_aug.options import CycleGANOptions  # noqa: E402
