@@ -91,6 +91,7 @@ class LossHistory(keras.callbacks.Callback):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
 
         keys = [k for k in dict.fromkeys(k for r in self.rows for k in r) if k not in ("epoch", "lr")]
         if not keys:
@@ -100,10 +101,11 @@ class LossHistory(keras.callbacks.Callback):
         for k in keys:
             ax.plot(epochs, [float(r.get(k, "nan") or "nan") for r in self.rows], label=k, marker=".")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no "epoch 1.25"
         ax.set_ylabel("loss (epoch mean)")
         ax.set_yscale("symlog", linthresh=1e-2)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, not over, the curves
         fig.tight_layout()
         tmp = self.out / ".loss_curves.tmp.png"
         fig.savefig(tmp, dpi=100)
