@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -43,6 +44,7 @@ def batch_norm() -> layers.Layer:
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init())
 
 
+@keras.saving.register_keras_serializable(package="gan_aug")
 class ReflectionPadding2D(layers.Layer):
     """Pad height and width by mirroring the border (``torch.nn.ReflectionPad2d``); no weights."""
 
@@ -63,13 +65,48 @@ class ReflectionPadding2D(layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+@keras.saving.register_keras_serializable(package="gan_aug")
+class InstanceNormalization(layers.GroupNormalization):
+    """``GroupNormalization`` with one group per channel and no affine parameters, fused in float32.
+
+    Per image and channel, ``(x - mean) / sqrt(var + eps)`` over height and width (biased variance). In float32
+    it is computed by TensorFlow's fused batch-norm kernel in training mode, with each image's channels laid
+    side by side so that the kernel's batch statistics are per image: one op forward and one backward instead
+    of Keras' chain of reductions and elementwise ops (1.5x faster forward + backward at 32x32x256 on a 2-core
+    CPU). That kernel clamps ``eps`` to at least 1.001e-5. In other dtypes it is ``GroupNormalization``'s own
+    code. Same (no) weights either way.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        kwargs.update(groups=-1, center=False, scale=False)
+        super().__init__(epsilon=epsilon, **kwargs)
+
+    def call(self, inputs):
+        if self.compute_dtype != "float32" or inputs.shape.rank != 4 or None in inputs.shape[1:]:
+            return super().call(inputs)
+        h, w, c = inputs.shape[1:]
+        n = tf.shape(inputs)[0]
+        side_by_side = tf.reshape(tf.transpose(inputs, [1, 2, 0, 3]), [1, h, w, n * c])
+        ones = tf.ones([n * c], tf.float32)
+        y, _, _ = tf.compat.v1.nn.fused_batch_norm(side_by_side, ones, tf.zeros_like(ones),
+                                                   epsilon=self.epsilon, is_training=True)
+        return tf.transpose(tf.reshape(y, [h, w, n, c]), [2, 0, 1, 3])
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("groups", "center", "scale"):
+            config.pop(key, None)
+        return config
+
+
 def instance_norm(name: str | None = None) -> layers.Layer:
     """Instance normalisation: per-image, per-channel standardisation with no affine parameters.
 
     ``torch.nn.InstanceNorm2d(affine=False, track_running_stats=False, eps=1e-5)`` is junyanz's default
-    (``--norm instance``). Keras already has it: ``GroupNormalization`` with one group per channel.
+    (``--norm instance``); in Keras, ``GroupNormalization`` with one group per channel, here
+    :class:`InstanceNormalization` (the same, fused in float32).
     """
-    return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5, name=name)
+    return InstanceNormalization(epsilon=1e-5, name=name)
 
 
 @tf.custom_gradient
@@ -97,6 +134,18 @@ def _conv_valid_with_fast_gradient(x, kernel):
     return y, grad
 
 
+def _only_plain_convolution(layer: str, kwargs: dict) -> None:
+    """Refuse ``Conv2D`` arguments other than stride 1, ``valid``, no dilation, channels-last, one group.
+
+    Lists count as tuples: a config read back from a ``.keras`` file (JSON) has ``strides=[1, 1]``.
+    """
+    for key, ok in (("strides", (1, (1, 1))), ("padding", ("valid",)), ("dilation_rate", (1, (1, 1))),
+                    ("data_format", (None, "channels_last")), ("groups", (1,))):
+        value = kwargs.get(key, ok[0])
+        if (tuple(value) if isinstance(value, list) else value) not in ok:
+            raise ValueError(f"{layer} supports only {key}={ok[0]!r}, got {value!r}")
+
+
 @keras.saving.register_keras_serializable(package="gan_aug")
 class NarrowConv2D(layers.Conv2D):
     """``Conv2D`` (stride 1, ``valid``, channels-last) for few output channels, e.g. a generator's conv to RGB.
@@ -107,15 +156,94 @@ class NarrowConv2D(layers.Conv2D):
     """
 
     def __init__(self, filters, kernel_size, **kwargs):
-        for key, ok in (("strides", (1, (1, 1))), ("padding", ("valid",)), ("dilation_rate", (1, (1, 1))),
-                        ("data_format", (None, "channels_last")), ("groups", (1,))):
-            if key in kwargs and kwargs[key] not in ok:
-                raise ValueError(f"NarrowConv2D supports only {key}={ok[0]!r}, got {kwargs[key]!r}")
+        _only_plain_convolution("NarrowConv2D", kwargs)
         super().__init__(filters, kernel_size, **kwargs)
 
     def convolution_op(self, inputs, kernel):
         # The variable is read here, outside the custom-gradient function, so its gradient reaches it.
         return _conv_valid_with_fast_gradient(inputs, tf.convert_to_tensor(kernel))
+
+
+# Winograd F(4x4, 3x3) (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks", §4.2): one 4x4
+# output tile from a 6x6 input tile is A^T [(G g G^T) * (B^T d B)] A, 36 multiplications per channel pair instead
+# of 144. As Kronecker products each transform is one small matrix acting on the 36 tile positions.
+_WINOGRAD_BT = ((4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0),
+                (0, -2, -1, 2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1))
+_WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
+               (1 / 24, 1 / 12, 1 / 6), (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))
+_WINOGRAD_AT = ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1))
+
+
+def winograd_conv3x3(x, kernel):
+    """``conv2d(x, kernel, stride 1, VALID)`` for a 3x3 kernel by Winograd F(4x4, 3x3), as batched matmuls.
+
+    ``x`` is ``(N, H + 2, W + 2, C)`` float32 with static ``H``, ``W`` divisible by 4; ``kernel`` is
+    ``(3, 3, C, C_out)``. The tiles are gathered from the flattened image (gradient: one scatter-add), the three
+    transforms are matmuls with 36x36 / 36x9 / 16x36 constant matrices, and the channel mixing is one batched
+    matmul of 36 ``(N·H·W/16, C) x (C, C_out)`` products: 4x fewer multiply-adds than direct convolution, and
+    its gradients are matmuls of the same size. Same function as ``tf.nn.conv2d`` up to float rounding
+    (relative error ~1e-5 in float32; tested), which is why it is used in float32 only.
+    """
+    n_out, tile = 4, 6
+    h, w, c = x.shape[1] - 2, x.shape[2] - 2, x.shape[3]
+    c_out = kernel.shape[3]
+    th, tw = h // n_out, w // n_out
+    bt, g, at = (np.asarray(v, np.float64) for v in (_WINOGRAD_BT, _WINOGRAD_G, _WINOGRAD_AT))
+    # Flat pixel index of tile position (i, j) of tile (ty, tx), ordered (i, j, ty, tx).
+    i, j, ty, tx = np.meshgrid(np.arange(tile), np.arange(tile), np.arange(th), np.arange(tw), indexing="ij")
+    index = ((ty * n_out + i) * (w + 2) + tx * n_out + j).reshape(-1).astype("int32")
+
+    n = tf.shape(x)[0]
+    d = tf.gather(tf.reshape(x, [n, (h + 2) * (w + 2), c]), index, axis=1)          # (N, 36·T, C)
+    d = tf.reshape(tf.transpose(tf.reshape(d, [n, tile * tile, th * tw * c]), [1, 0, 2]), [tile * tile, -1])
+    v = tf.reshape(tf.matmul(tf.constant(np.kron(bt, bt), tf.float32), d), [tile * tile, -1, c])
+    u = tf.matmul(tf.constant(np.kron(g, g), tf.float32), tf.reshape(kernel, [9, c * c_out]))
+    m = tf.matmul(v, tf.reshape(u, [tile * tile, c, c_out]))                          # (36, N·T, C_out)
+    y = tf.matmul(tf.constant(np.kron(at, at), tf.float32), tf.reshape(m, [tile * tile, -1]))
+    y = tf.transpose(tf.reshape(y, [n_out, n_out, n, th, tw, c_out]), [2, 3, 0, 4, 1, 5])
+    return tf.reshape(y, [n, h, w, c_out])
+
+
+@keras.saving.register_keras_serializable(package="gan_aug")
+class Winograd3x3Conv2D(layers.Conv2D):
+    """``Conv2D`` (3x3, stride 1, ``valid``, channels-last) computed by :func:`winograd_conv3x3` where that pays.
+
+    Same weights (checkpoints of a plain ``Conv2D`` load), same outputs and gradients up to float rounding. With
+    ``algorithm="auto"`` the Winograd path is taken when the layer computes in float32, the output height and
+    width are static multiples of 4 and no GPU is visible (cuDNN picks its own algorithms); otherwise, and with
+    ``algorithm="direct"``, it is ``Conv2D``. In bfloat16 the direct kernels use the CPU's bfloat16 units and
+    Winograd's transforms would cost precision. On a 2-core AVX512 CPU it ran a 128 px ResNet-9 generator's
+    forward + backward pass 1.58x faster (its 18 residual convs at 32x32x256).
+    """
+
+    def __init__(self, filters, kernel_size=3, algorithm="auto", **kwargs):
+        _only_plain_convolution("Winograd3x3Conv2D", kwargs)
+        if kernel_size not in (3, (3, 3), [3, 3]):
+            raise ValueError(f"Winograd3x3Conv2D needs kernel_size=3, got {kernel_size!r}")
+        if algorithm not in ("auto", "winograd", "direct"):
+            raise ValueError(f"algorithm must be 'auto', 'winograd' or 'direct', got {algorithm!r}")
+        super().__init__(filters, 3, **kwargs)
+        self.algorithm = algorithm
+
+    def uses_winograd(self, input_shape) -> bool:
+        h, w = input_shape[1], input_shape[2]
+        fits = h is not None and w is not None and (h - 2) % 4 == 0 and (w - 2) % 4 == 0
+        if self.algorithm == "direct" or not fits:
+            if self.algorithm == "winograd" and not fits:
+                raise ValueError(f"Winograd3x3Conv2D(algorithm='winograd') needs static output height and width "
+                                 f"divisible by 4; the input is {tuple(input_shape)}")
+            return False
+        if self.algorithm == "winograd":
+            return True
+        return self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
+
+    def convolution_op(self, inputs, kernel):
+        if self.uses_winograd(inputs.shape):
+            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel))
+        return super().convolution_op(inputs, kernel)
+
+    def get_config(self):
+        return {**super().get_config(), "algorithm": self.algorithm}
 
 
 def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None):
@@ -124,6 +252,10 @@ def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None)
 
 
 # --------------------------------------------------------------------------------------------------- CycleGAN
+def _residual_conv(filters):
+    return Winograd3x3Conv2D(filters, 3, use_bias=False, kernel_initializer=weight_init())
+
+
 def resnet_generator(
     size: int = 256,
     filters: int = 64,
@@ -143,6 +275,9 @@ def resnet_generator(
     per-channel constant added just before a non-affine instance norm is subtracted again with the channel mean:
     it changes no output and gets a zero gradient. Leaving those biases out gives the same function and saves
     their ops (about 6 % of a generator pass on a 2-core CPU).
+
+    The residual blocks' 3x3 convs are :class:`Winograd3x3Conv2D`: on a CPU in float32 they are computed by
+    Winograd F(4x4, 3x3) (same function up to float rounding, a third less time for the whole generator).
     """
     inputs = keras.Input((size, size, channels), name=f"{name}_input")
     x = ReflectionPadding2D(3)(inputs)
@@ -154,9 +289,9 @@ def resnet_generator(
         x = layers.ReLU()(instance_norm()(_conv(f, 3, strides=2, padding="same", use_bias=False)(x)))
     for _ in range(n_blocks):
         y = ReflectionPadding2D(1)(x)
-        y = layers.ReLU()(instance_norm()(_conv(f, 3, use_bias=False)(y)))
+        y = layers.ReLU()(instance_norm()(_residual_conv(f)(y)))
         y = ReflectionPadding2D(1)(y)
-        y = instance_norm()(_conv(f, 3, use_bias=False)(y))
+        y = instance_norm()(_residual_conv(f)(y))
         x = layers.Add()([x, y])
     for _ in range(n_downsampling):
         f //= 2

@@ -60,6 +60,126 @@ def test_narrow_conv_refuses_what_it_does_not_implement():
         N.NarrowConv2D(3, 3, padding="same")
 
 
+def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_gradients():
+    """The fused float32 path: numpy's (x - mean) / sqrt(var + eps) per image and channel, and GroupNorm's
+    input gradients, with the batch size unknown (as in fit)."""
+    import tensorflow as tf
+
+    x = tf.constant((RNG.normal(size=(3, 6, 5, 4)) * [1, 3, 0.1, 10] + [0, 5, -2, 100]).astype("float32"))
+    layer = N.instance_norm()
+    assert isinstance(layer, N.InstanceNormalization)
+    ref = keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)
+    weights = tf.constant(RNG.normal(size=x.shape).astype("float32"))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 6, 5, 4))])
+    def fused(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
+        return y, tape.gradient(loss, x)
+
+    y, dx = fused(x)
+    xs = np.asarray(x, np.float64)
+    mean, var = xs.mean(axis=(1, 2), keepdims=True), xs.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(np.asarray(y), (xs - mean) / np.sqrt(var + 1e-5), atol=2e-5)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(ref(x) * weights)
+    np.testing.assert_allclose(np.asarray(dx), np.asarray(tape.gradient(loss, x)), atol=1e-4)
+    # serialisable, and identical after a config round trip
+    clone = N.InstanceNormalization.from_config(layer.get_config())
+    np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(y))
+
+
+def test_winograd_transforms_compute_a_hand_worked_correlation():
+    """One 4x4 output tile by hand: y[i, j] = sum_{u,v} x[i + u, j + v] · k[u, v] (cross-correlation, not flipped)."""
+    x = np.arange(36, dtype="float32").reshape(1, 6, 6, 1)  # x[r, c] = 6r + c
+    k = np.zeros((3, 3, 1, 1), "float32")
+    k[0, 2] = 1.0   # picks x[i, j + 2]
+    k[2, 0] = -2.0  # and -2 · x[i + 2, j]
+    y = np.asarray(N.winograd_conv3x3(x, k))[0, :, :, 0]
+    i, j = np.mgrid[0:4, 0:4]
+    np.testing.assert_allclose(y, (6 * i + j + 2) - 2 * (6 * (i + 2) + j), atol=1e-4)
+
+
+@pytest.mark.parametrize("h,w,channels_in,filters", [(8, 8, 3, 5), (12, 16, 16, 8), (4, 20, 1, 1)])
+def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filters):
+    """Winograd F(4x4, 3x3): the same outputs, input gradients and kernel gradients as Conv2D, batch unknown."""
+    import tensorflow as tf
+
+    x = tf.constant(RNG.normal(size=(3, h + 2, w + 2, channels_in)).astype("float32"))
+    ref = keras.layers.Conv2D(filters, 3, use_bias=False)
+    fast = N.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd")
+    ref.build(x.shape)
+    fast.build(x.shape)
+    ref.set_weights([RNG.normal(size=(3, 3, channels_in, filters)).astype("float32")])
+    fast.set_weights(ref.get_weights())
+    weights = tf.constant(RNG.normal(size=(3, h, w, filters)).astype("float32"))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, h + 2, w + 2, channels_in))])
+    def grads_fast(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fast(x)
+            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
+        return (y, *tape.gradient(loss, [x, *fast.trainable_variables]))
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y_ref = ref(x)
+        loss = tf.reduce_sum(y_ref * weights)
+    expected = [y_ref, *tape.gradient(loss, [x, *ref.trainable_variables])]
+    for got, want in zip(grads_fast(x), expected):
+        got, want = np.asarray(got), np.asarray(want)
+        assert got.shape == want.shape
+        # F(4x4, 3x3) loses a few bits to its transforms: relative to the largest value, not elementwise
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max() + 1e-6
+
+
+def test_winograd_conv_chooses_its_path():
+    from gan_aug.base import dtype_policy
+
+    layer = N.Winograd3x3Conv2D(4)
+    assert layer.uses_winograd((None, 10, 18, 3))          # float32, 8 x 16 output
+    assert not layer.uses_winograd((None, 9, 10, 3))       # 7 x 8 output: direct convolution
+    assert not layer.uses_winograd((None, None, None, 3))  # size unknown: direct
+    assert not N.Winograd3x3Conv2D(4, algorithm="direct").uses_winograd((None, 10, 10, 3))
+    with dtype_policy("bfloat16"):
+        mixed = N.Winograd3x3Conv2D(4)
+    assert mixed.compute_dtype == "bfloat16" and not mixed.uses_winograd((None, 10, 10, 3))
+    # the direct fallback still computes: odd sizes go through Conv2D
+    x = RNG.normal(size=(1, 9, 11, 3)).astype("float32")
+    assert tuple(layer(x).shape) == (1, 7, 9, 4)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        N.Winograd3x3Conv2D(4, algorithm="winograd")(x)
+    with pytest.raises(ValueError, match="kernel_size=3"):
+        N.Winograd3x3Conv2D(4, kernel_size=5)
+    with pytest.raises(ValueError, match="padding"):
+        N.Winograd3x3Conv2D(4, padding="same")
+    with pytest.raises(ValueError, match="algorithm"):
+        N.Winograd3x3Conv2D(4, algorithm="fft")
+
+
+def test_generator_with_winograd_residual_convs_saves_loads_and_matches_direct(tmp_path):
+    """The float32 generator takes the Winograd path; a .keras round trip and a direct twin agree with it."""
+    g = N.resnet_generator(32, filters=4, n_blocks=2)
+    convs = [l for l in g.layers if isinstance(l, N.Winograd3x3Conv2D)]
+    assert len(convs) == 2 * 2 and all(l.uses_winograd(l.input.shape) for l in convs)  # residual: 8x8 maps
+    x = _images()
+    y = np.asarray(g(x))
+    path = tmp_path / "g.keras"
+    g.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), y)
+    direct = N.resnet_generator(32, filters=4, n_blocks=2)
+    for l in direct.layers:
+        if isinstance(l, N.Winograd3x3Conv2D):
+            l.algorithm = "direct"
+    direct.set_weights(g.get_weights())
+    np.testing.assert_allclose(np.asarray(direct(x)), y, atol=1e-4)
+
+
 def test_resnet_generator_shape_range_and_layers():
     g = N.resnet_generator(32, filters=4, n_blocks=2)
     y = np.asarray(g(_images()))

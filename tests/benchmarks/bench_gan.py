@@ -12,13 +12,15 @@ fakes; one fused ``tf.function`` step, ``--jit`` to XLA-compile it). Both run ``
 in-memory batches at 128 px, batch 1; the first ``--warmup`` steps (tracing / XLA compilation) are excluded,
 and timing rounds alternate between the two so a shared machine's load falls on both alike.
 
-It first times one generator's forward + backward pass on each side (``--generators-only`` stops there): ours
-builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose gradients TensorFlow's CPU kernels would
-otherwise compute ~10x slower than the forward pass. Alongside, the same convolutions with nothing between them
-(:func:`convolutions_only_generator`): the CycleGAN objective fixes which convolutions a step must run, so
-keras-io's time over theirs is the most any implementation using TensorFlow's conv kernels can gain. The step
-comparison likewise times a third model (``--no-ceiling`` skips it): our step with all four networks reduced to
-their convolutions, i.e. with normalisation, padding and activations free.
+It first times one generator's forward + backward pass on each side (``--generators-only`` stops there). Ours
+computes its 18 residual 3x3 convolutions by Winograd F(4x4, 3x3) in float32
+(``gan_aug.networks.Winograd3x3Conv2D``) and builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose
+gradients TensorFlow's CPU kernels compute ~10x slower than the forward pass on AVX2 CPUs. Alongside, the same
+convolutions as direct ``Conv2D`` with nothing between them (:func:`convolutions_only_generator`): the CycleGAN
+objective fixes which convolutions a step must run, so keras-io's time over theirs is the most any
+implementation on TensorFlow's direct convolution kernels can gain — the bound Winograd gets past. The step
+comparison likewise times a third model (``--no-ceiling`` skips it): a step with all four networks reduced to
+their direct convolutions, i.e. with normalisation, padding and activations free.
 
 Then ours again in mixed precision (``--precision bfloat16``, see ``gan_aug.base.dtype_policy``) where the
 hardware has the units for it: by default (``--mixed auto``) bfloat16 on a CPU with AVX512-BF16/AMX, float16
@@ -27,15 +29,22 @@ keras-io step is timed in that precision too: the example as written is float32,
 what a user of this package gains over copying the example, and "ours mixed / keras-io mixed" how much of that
 is the implementation rather than the precision.
 
+``--profile`` finally runs a few float32 steps of each side under the TensorFlow profiler and prints the kernel
+time per step summed over threads, convolutions apart from everything else: where the time goes, independent
+of how the two threads happened to overlap.
+
     python tests/benchmarks/bench_gan.py [--size 128] [--steps 20] [--rounds 4] [--warmup 2] [--jit] [--no-ceiling]
-                                         [--mixed {auto,bfloat16,float16,none}]
+                                         [--mixed {auto,bfloat16,float16,none}] [--profile]
     python tests/benchmarks/bench_gan.py --generators-only
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
+import glob
 import os
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -94,13 +103,14 @@ def baseline_discriminator(size, filters=64, name="d"):
 
 
 def convolutions_only_generator(size, filters=64, n_blocks=9):
-    """The ResNet generator's convolutions and nothing else: a floor for the generator's time on this machine.
+    """The ResNet generator's convolutions, direct, and nothing else: a floor for direct-convolution generators.
 
     Same kernels, strides, channel counts and output sizes as both generators (zero "same" padding inside the
     conv instead of reflection-padding layers; ours ``NarrowConv2D`` to RGB), but no normalisation, activation,
     padding layer or residual add. Both implementations must do at least these convolutions (the CycleGAN
     objective fixes which ones), so keras-io's time divided by this one bounds the ratio any implementation
-    built on TensorFlow's CPU convolution kernels can reach.
+    built on TensorFlow's direct CPU convolution kernels can reach (ours computes its residual convolutions by
+    Winograd, which is how it gets past that bound in float32).
     """
     inp = keras.Input((size, size, 3))
     x = layers.Conv2D(filters, 7, padding="same", use_bias=False)(inp)
@@ -217,10 +227,42 @@ def generator_seconds(gen, x, reps):
     return (time.perf_counter() - t0) / reps
 
 
+def kernel_milliseconds(model, data, steps=3):
+    """Kernel time per training step (ms, summed over threads) by op type, from a TensorFlow profiler trace."""
+    try:
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    except ImportError as e:  # the module moved between TensorFlow releases
+        raise SystemExit(f"--profile needs TensorFlow's xplane protobuf module ({e})")
+    model.fit(data, epochs=1, steps_per_epoch=1, verbose=0)  # traced already; one step to settle
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        with open(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[0], "rb") as f:
+            space.ParseFromString(f.read())
+    by_type = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            for ev in line.events:
+                name = plane.event_metadata[ev.metadata_id].name  # TF ops are traced as "scope/op:OpType"
+                if ":" in name and "/" in name:
+                    by_type[name.rsplit(":", 1)[1]] += ev.duration_ps / 1e9 / steps
+    return by_type
+
+
+def print_kernel_split(name, by_type):
+    conv = sum(v for k, v in by_type.items() if "Conv2D" in k)
+    total = sum(by_type.values())
+    top = ", ".join(f"{k} {v:.0f}" for k, v in by_type.most_common(8) if "Conv2D" not in k)
+    print(f"{name}: kernels {total:.0f} ms/step (summed over threads), convolutions {conv:.0f} ms "
+          f"({100 * conv / total:.0f} %), other {total - conv:.0f} ms (largest: {top})", flush=True)
+
+
 def compare_generators(size, filters, blocks, mixed=None, rounds=3, reps=3):
     """One generator of each side, forward + backward alternately: isolates the network from the train step.
 
-    A third network, :func:`convolutions_only_generator`, times the convolutions alone: the floor under both.
+    A third network, :func:`convolutions_only_generator`, times the direct convolutions alone.
     With ``mixed`` (``"bfloat16"``/``"float16"``), ours is timed once more in that mixed precision.
     """
     x = tf.random.uniform((1, size, size, 3), -1, 1, seed=0)
@@ -237,8 +279,8 @@ def compare_generators(size, filters, blocks, mixed=None, rounds=3, reps=3):
     base, ours, floor = (totals[k] / rounds for k in ("keras-io", "ours", "convs only"))
     print(f"generator forward+backward at {size} px: keras-io {base:.3f} s, ours {ours:.3f} s, "
           f"ratio {base / ours:.2f}x", flush=True)
-    print(f"its convolutions alone: {floor:.3f} s = {100 * floor / ours:.0f} % of ours; ceiling for any float32 "
-          f"implementation on TensorFlow's CPU conv kernels: {base / floor:.2f}x", flush=True)
+    print(f"its convolutions alone, direct: {floor:.3f} s = {100 * floor / ours:.0f} % of ours; ceiling for any "
+          f"float32 implementation on TensorFlow's direct conv kernels: {base / floor:.2f}x", flush=True)
     if mixed:
         t = totals[f"ours {mixed}"] / rounds
         print(f"ours in mixed {mixed}: {t:.3f} s, ratio {base / t:.2f}x", flush=True)
@@ -260,6 +302,8 @@ def main(argv=None):
                    help="also time ours in this mixed precision (auto: where the hardware has the units)")
     p.add_argument("--generators-only", action="store_true",
                    help="only time one generator's forward+backward pass on each side (a minute, not an hour)")
+    p.add_argument("--profile", action="store_true",
+                   help="then profile a few float32 steps of each side: kernel time, convolutions vs the rest")
     args = p.parse_args(argv)
     mixed = {"none": None, "auto": resolve_precision("auto")}.get(args.mixed, args.mixed)
     mixed = None if mixed == "float32" else mixed
@@ -280,8 +324,8 @@ def main(argv=None):
     ours = compile_cyclegan(build_cyclegan(opts), opts)
     models = {"keras-io": base, "ours": ours}
     if args.ceiling:
-        # Our step with every network reduced to its convolutions: what the step costs with norms, pads and
-        # activations free. keras-io's time over this one caps the step ratio on this machine.
+        # Our step with every network reduced to its direct convolutions: what the step costs with norms, pads
+        # and activations free. keras-io's time over this one caps the step ratio of direct convolutions.
         nets = [convolutions_only_generator(args.size, args.filters, args.blocks) for _ in "ab"]
         nets += [convolutions_only_discriminator(args.size, args.filters) for _ in "ab"]
         models["convs only"] = compile_cyclegan(CycleGAN(*nets, seed=0), opts)
@@ -314,8 +358,8 @@ def main(argv=None):
           f"(load average {os.getloadavg()[0]:.1f})")
     if args.ceiling:
         floor_ips = n / totals["convs only"]
-        print(f"our step, float32 convolutions only:           {floor_ips:.3f} images/s "
-              f"(ceiling for float32 {floor_ips / base_ips:.2f}x)")
+        print(f"a step of float32 direct convolutions only:    {floor_ips:.3f} images/s "
+              f"(ceiling for direct float32 convolutions {floor_ips / base_ips:.2f}x)")
     if mixed:
         mixed_ips = n / totals[f"ours {mixed}"]
         base_mixed_ips = n / totals[f"keras-io {mixed}"]
@@ -323,6 +367,9 @@ def main(argv=None):
               f"(ratio {mixed_ips / base_ips:.2f}x)")
         print(f"keras-io style under the mixed {mixed} policy: {base_mixed_ips:.3f} images/s "
               f"(ours / it at equal precision: {mixed_ips / base_mixed_ips:.2f}x)")
+    if args.profile:
+        for name in ("keras-io", "ours"):
+            print_kernel_split(name, kernel_milliseconds(models[name], data))
 
 
 if __name__ == "__main__":
