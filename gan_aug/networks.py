@@ -174,27 +174,33 @@ _WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
 _WINOGRAD_AT = ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1))
 
 
-def winograd_conv3x3(x, kernel):
+def winograd_conv3x3(x, kernel, reflect: bool = False):
     """``conv2d(x, kernel, stride 1, VALID)`` for a 3x3 kernel by Winograd F(4x4, 3x3), as batched matmuls.
 
     ``x`` is ``(N, H + 2, W + 2, C)`` float32 with static ``H``, ``W`` divisible by 4; ``kernel`` is
-    ``(3, 3, C, C_out)``. The tiles are gathered from the flattened image (gradient: one scatter-add), the three
+    ``(3, 3, C, C_out)``. With ``reflect``, ``x`` is ``(N, H, W, C)`` and is first padded by one pixel by
+    reflection (``ReflectionPadding2D(1)``), which costs nothing: the tiles are gathered from mirrored indices. The tiles are gathered from the flattened image (gradient: one scatter-add), the three
     transforms are matmuls with 36x36 / 36x9 / 16x36 constant matrices, and the channel mixing is one batched
     matmul of 36 ``(N·H·W/16, C) x (C, C_out)`` products: 4x fewer multiply-adds than direct convolution, and
     its gradients are matmuls of the same size. Same function as ``tf.nn.conv2d`` up to float rounding
     (relative error ~1e-5 in float32; tested), which is why it is used in float32 only.
     """
     n_out, tile = 4, 6
-    h, w, c = x.shape[1] - 2, x.shape[2] - 2, x.shape[3]
+    pad = 0 if reflect else 2
+    h, w, c = x.shape[1] - pad, x.shape[2] - pad, x.shape[3]
     c_out = kernel.shape[3]
     th, tw = h // n_out, w // n_out
     bt, g, at = (np.asarray(v, np.float64) for v in (_WINOGRAD_BT, _WINOGRAD_G, _WINOGRAD_AT))
-    # Flat pixel index of tile position (i, j) of tile (ty, tx), ordered (i, j, ty, tx).
+    # Pixel (row, col) of the padded image at tile position (i, j) of tile (ty, tx), ordered (i, j, ty, tx).
     i, j, ty, tx = np.meshgrid(np.arange(tile), np.arange(tile), np.arange(th), np.arange(tw), indexing="ij")
-    index = ((ty * n_out + i) * (w + 2) + tx * n_out + j).reshape(-1).astype("int32")
+    row, col = ty * n_out + i, tx * n_out + j
+    if reflect:  # padded row r is row |r - 1| of x, and row 2(H - 1) - (r - 1) past the far edge
+        row, col = (np.abs(r - 1) for r in (row, col))
+        row, col = (np.where(r > size - 1, 2 * (size - 1) - r, r) for r, size in ((row, h), (col, w)))
+    index = (row * (w + pad) + col).reshape(-1).astype("int32")
 
     n = tf.shape(x)[0]
-    d = tf.gather(tf.reshape(x, [n, (h + 2) * (w + 2), c]), index, axis=1)          # (N, 36·T, C)
+    d = tf.gather(tf.reshape(x, [n, (h + pad) * (w + pad), c]), index, axis=1)      # (N, 36·T, C)
     d = tf.reshape(tf.transpose(tf.reshape(d, [n, tile * tile, th * tw * c]), [1, 0, 2]), [tile * tile, -1])
     v = tf.reshape(tf.matmul(tf.constant(np.kron(bt, bt), tf.float32), d), [tile * tile, -1, c])
     u = tf.matmul(tf.constant(np.kron(g, g), tf.float32), tf.reshape(kernel, [9, c * c_out]))
@@ -208,6 +214,9 @@ def winograd_conv3x3(x, kernel):
 class Winograd3x3Conv2D(layers.Conv2D):
     """``Conv2D`` (3x3, stride 1, ``valid``, channels-last) computed by :func:`winograd_conv3x3` where that pays.
 
+    ``reflect=True`` makes it ``ReflectionPadding2D(1)`` followed by the convolution (output size = input
+    size); the Winograd path folds the padding into its gather, so neither the pad nor its gradient is run.
+
     Same weights (checkpoints of a plain ``Conv2D`` load), same outputs and gradients up to float rounding. With
     ``algorithm="auto"`` the Winograd path is taken when the layer computes in float32, the output height and
     width are static multiples of 4 and no GPU is visible (cuDNN picks its own algorithms); otherwise, and with
@@ -216,7 +225,7 @@ class Winograd3x3Conv2D(layers.Conv2D):
     forward + backward pass 1.58x faster (its 18 residual convs at 32x32x256).
     """
 
-    def __init__(self, filters, kernel_size=3, algorithm="auto", **kwargs):
+    def __init__(self, filters, kernel_size=3, algorithm="auto", reflect: bool = False, **kwargs):
         _only_plain_convolution("Winograd3x3Conv2D", kwargs)
         if kernel_size not in (3, (3, 3), [3, 3]):
             raise ValueError(f"Winograd3x3Conv2D needs kernel_size=3, got {kernel_size!r}")
@@ -224,10 +233,12 @@ class Winograd3x3Conv2D(layers.Conv2D):
             raise ValueError(f"algorithm must be 'auto', 'winograd' or 'direct', got {algorithm!r}")
         super().__init__(filters, 3, **kwargs)
         self.algorithm = algorithm
+        self.reflect = bool(reflect)
 
     def uses_winograd(self, input_shape) -> bool:
+        pad = 0 if self.reflect else 2
         h, w = input_shape[1], input_shape[2]
-        fits = h is not None and w is not None and (h - 2) % 4 == 0 and (w - 2) % 4 == 0
+        fits = h is not None and w is not None and (h - pad) % 4 == 0 and (w - pad) % 4 == 0
         if self.algorithm == "direct" or not fits:
             if self.algorithm == "winograd" and not fits:
                 raise ValueError(f"Winograd3x3Conv2D(algorithm='winograd') needs static output height and width "
@@ -239,11 +250,19 @@ class Winograd3x3Conv2D(layers.Conv2D):
 
     def convolution_op(self, inputs, kernel):
         if self.uses_winograd(inputs.shape):
-            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel))
+            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect)
+        if self.reflect:
+            inputs = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
         return super().convolution_op(inputs, kernel)
 
+    def compute_output_shape(self, input_shape):
+        if self.reflect:
+            input_shape = (input_shape[0], *(None if d is None else d + 2 for d in input_shape[1:3]),
+                           *input_shape[3:])
+        return super().compute_output_shape(input_shape)
+
     def get_config(self):
-        return {**super().get_config(), "algorithm": self.algorithm}
+        return {**super().get_config(), "algorithm": self.algorithm, "reflect": self.reflect}
 
 
 def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None):
@@ -253,7 +272,8 @@ def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None)
 
 # --------------------------------------------------------------------------------------------------- CycleGAN
 def _residual_conv(filters):
-    return Winograd3x3Conv2D(filters, 3, use_bias=False, kernel_initializer=weight_init())
+    """Reflection pad 1 + 3x3 conv, no bias (instance norm follows), Winograd in float32 on a CPU."""
+    return Winograd3x3Conv2D(filters, 3, reflect=True, use_bias=False, kernel_initializer=weight_init())
 
 
 def resnet_generator(
@@ -287,10 +307,8 @@ def resnet_generator(
     for _ in range(n_downsampling):
         f *= 2
         x = layers.ReLU()(instance_norm()(_conv(f, 3, strides=2, padding="same", use_bias=False)(x)))
-    for _ in range(n_blocks):
-        y = ReflectionPadding2D(1)(x)
-        y = layers.ReLU()(instance_norm()(_residual_conv(f)(y)))
-        y = ReflectionPadding2D(1)(y)
+    for _ in range(n_blocks):  # each conv pads its input by reflection itself (folded into Winograd's gather)
+        y = layers.ReLU()(instance_norm()(_residual_conv(f)(x)))
         y = instance_norm()(_residual_conv(f)(y))
         x = layers.Add()([x, y])
     for _ in range(n_downsampling):

@@ -103,21 +103,26 @@ def test_winograd_transforms_compute_a_hand_worked_correlation():
     np.testing.assert_allclose(y, (6 * i + j + 2) - 2 * (6 * (i + 2) + j), atol=1e-4)
 
 
-@pytest.mark.parametrize("h,w,channels_in,filters", [(8, 8, 3, 5), (12, 16, 16, 8), (4, 20, 1, 1)])
-def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filters):
-    """Winograd F(4x4, 3x3): the same outputs, input gradients and kernel gradients as Conv2D, batch unknown."""
+@pytest.mark.parametrize("h,w,channels_in,filters,reflect", [(8, 8, 3, 5, False), (12, 16, 16, 8, False),
+                                                              (4, 20, 1, 1, False), (8, 12, 4, 6, True),
+                                                              (4, 4, 2, 3, True)])
+def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filters, reflect):
+    """Winograd F(4x4, 3x3): the same outputs, input gradients and kernel gradients as Conv2D, batch unknown;
+    with ``reflect``, as ReflectionPadding2D(1) + Conv2D (the padding folded into the gather)."""
     import tensorflow as tf
 
-    x = tf.constant(RNG.normal(size=(3, h + 2, w + 2, channels_in)).astype("float32"))
-    ref = keras.layers.Conv2D(filters, 3, use_bias=False)
-    fast = N.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd")
+    pad = 0 if reflect else 2
+    x = tf.constant(RNG.normal(size=(3, h + pad, w + pad, channels_in)).astype("float32"))
+    conv = keras.layers.Conv2D(filters, 3, use_bias=False)
+    ref = keras.Sequential([N.ReflectionPadding2D(1), conv]) if reflect else conv
+    fast = N.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd", reflect=reflect)
     ref.build(x.shape)
     fast.build(x.shape)
     ref.set_weights([RNG.normal(size=(3, 3, channels_in, filters)).astype("float32")])
     fast.set_weights(ref.get_weights())
     weights = tf.constant(RNG.normal(size=(3, h, w, filters)).astype("float32"))
 
-    @tf.function(input_signature=[tf.TensorSpec((None, h + 2, w + 2, channels_in))])
+    @tf.function(input_signature=[tf.TensorSpec((None, h + pad, w + pad, channels_in))])
     def grads_fast(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -151,6 +156,10 @@ def test_winograd_conv_chooses_its_path():
     # the direct fallback still computes: odd sizes go through Conv2D
     x = RNG.normal(size=(1, 9, 11, 3)).astype("float32")
     assert tuple(layer(x).shape) == (1, 7, 9, 4)
+    padded = N.Winograd3x3Conv2D(4, reflect=True)
+    assert padded.uses_winograd((None, 8, 16, 3)) and not padded.uses_winograd((None, 10, 18, 3))
+    assert tuple(padded(x).shape) == (1, 9, 11, 4)  # reflection-padded direct path keeps the size
+    assert tuple(padded.compute_output_shape((None, 9, 11, 3))) == (None, 9, 11, 4)
     with pytest.raises(ValueError, match="divisible by 4"):
         N.Winograd3x3Conv2D(4, algorithm="winograd")(x)
     with pytest.raises(ValueError, match="kernel_size=3"):
@@ -189,7 +198,9 @@ def test_resnet_generator_shape_range_and_layers():
     # instance norm: one group per channel, no affine parameters
     assert norms and all(l.groups in (-1, l.input.shape[-1]) and not l.center and not l.scale for l in norms)
     assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 2  # residual blocks
-    assert sum(isinstance(l, N.ReflectionPadding2D) for l in g.layers) == 2 + 2 * 2
+    assert sum(isinstance(l, N.ReflectionPadding2D) for l in g.layers) == 2  # around the 7x7 convs
+    residual = [l for l in g.layers if isinstance(l, N.Winograd3x3Conv2D)]
+    assert len(residual) == 2 * 2 and all(l.reflect for l in residual)  # these pad by reflection themselves
 
 
 def test_bias_before_instance_norm_would_be_a_no_op():
