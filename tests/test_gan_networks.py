@@ -90,6 +90,19 @@ def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_g
     # serialisable, and identical after a config round trip
     clone = N.InstanceNormalization.from_config(layer.get_config())
     np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(y))
+    # mixed bfloat16: bfloat16 out, float32 statistics, so within bfloat16 rounding (3 significant digits) of
+    # the exact normalisation of the same bfloat16 input
+    from gan_aug.base import dtype_policy
+
+    with dtype_policy("bfloat16"):
+        mixed = N.instance_norm()
+    x16 = tf.cast(x, tf.bfloat16)
+    y16 = mixed(x16)
+    assert y16.dtype == tf.bfloat16
+    xs = np.asarray(tf.cast(x16, tf.float64))
+    mean, var = xs.mean(axis=(1, 2), keepdims=True), xs.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(np.asarray(tf.cast(y16, tf.float64)), (xs - mean) / np.sqrt(var + 1e-5),
+                               rtol=1e-2, atol=1e-2)
 
 
 def test_winograd_transforms_compute_a_hand_worked_correlation():

@@ -13,8 +13,9 @@ in-memory batches at 128 px, batch 1; the first ``--warmup`` steps (tracing / XL
 and timing rounds alternate between the two so a shared machine's load falls on both alike.
 
 It first times one generator's forward + backward pass on each side (``--generators-only`` stops there). Ours
-computes its 18 residual 3x3 convolutions by Winograd F(4x4, 3x3) in float32
-(``gan_aug.networks.Winograd3x3Conv2D``) and builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose
+computes its 18 residual 3x3 convolutions (with their reflection pads) by Winograd F(4x4, 3x3) in float32
+(``gan_aug.networks.Winograd3x3Conv2D``), its instance norms on the fused batch-norm kernel
+(``gan_aug.networks.InstanceNormalization``) and builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose
 gradients TensorFlow's CPU kernels compute ~10x slower than the forward pass on AVX2 CPUs. Alongside, the same
 convolutions as direct ``Conv2D`` with nothing between them (:func:`convolutions_only_generator`): the CycleGAN
 objective fixes which convolutions a step must run, so keras-io's time over theirs is the most any
