@@ -39,8 +39,9 @@ class TrainOptions:
     precision: str = opt("float32", "compute dtype: float32, or mixed precision bfloat16 / float16 (weights, "
                                     "optimizer state and losses stay float32); auto = float16 on a GPU, bfloat16 "
                                     "on a CPU with bfloat16 units, else float32. bfloat16 ran CycleGAN steps "
-                                    "1.49x faster than float32 on a 2-core AVX512-BF16 CPU, 2.4x with AMX, "
-                                    "and is slower where bfloat16 is emulated (tests/benchmarks/bench_gan.py)",
+                                    "1.49x faster than float32 on a 2-core AVX512-BF16 CPU and 1.7x with AMX "
+                                    "(float32 with Winograd convolutions), and is slower where bfloat16 is "
+                                    "emulated (tests/benchmarks/bench_gan.py)",
                          "ours (the papers and reference code train in float32)",
                          choices=("float32", "bfloat16", "float16", "auto"))
     run_eagerly: bool = opt(False, "run the train step eagerly (debugging; quickest for tiny test models)", "ours")
