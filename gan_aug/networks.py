@@ -44,6 +44,11 @@ def batch_norm() -> layers.Layer:
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init())
 
 
+def reflect_pad(x, p: int):
+    """Pad an NHWC tensor's height and width by ``p`` pixels mirroring the border (edge not repeated)."""
+    return keras.ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+
 @keras.saving.register_keras_serializable(package="gan_aug")
 class ReflectionPadding2D(layers.Layer):
     """Pad height and width by mirroring the border (``torch.nn.ReflectionPad2d``); no weights."""
@@ -53,8 +58,7 @@ class ReflectionPadding2D(layers.Layer):
         self.padding = int(padding)
 
     def call(self, x):
-        p = self.padding
-        return keras.ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        return reflect_pad(x, self.padding)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -172,6 +176,10 @@ _WINOGRAD_BT = ((4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0),
 _WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
                (1 / 24, 1 / 12, 1 / 6), (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))
 _WINOGRAD_AT = ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1))
+#: The same as Kronecker products: input (36x36), kernel (36x9) and output (16x36) transforms.
+_WINOGRAD_INPUT, _WINOGRAD_KERNEL, _WINOGRAD_OUTPUT = (
+    np.kron(m, m).astype("float32") for m in (np.asarray(v, np.float64)
+                                              for v in (_WINOGRAD_BT, _WINOGRAD_G, _WINOGRAD_AT)))
 
 
 def winograd_conv3x3(x, kernel, reflect: bool = False):
@@ -191,7 +199,6 @@ def winograd_conv3x3(x, kernel, reflect: bool = False):
     h, w, c = x.shape[1] - pad, x.shape[2] - pad, x.shape[3]
     c_out = kernel.shape[3]
     th, tw = h // n_out, w // n_out
-    bt, g, at = (np.asarray(v, np.float64) for v in (_WINOGRAD_BT, _WINOGRAD_G, _WINOGRAD_AT))
     # Pixel (row, col) of the padded image at tile position (i, j) of tile (ty, tx), ordered (i, j, ty, tx).
     i, j, ty, tx = np.meshgrid(np.arange(tile), np.arange(tile), np.arange(th), np.arange(tw), indexing="ij")
     row, col = ty * n_out + i, tx * n_out + j
@@ -203,10 +210,10 @@ def winograd_conv3x3(x, kernel, reflect: bool = False):
     n = tf.shape(x)[0]
     d = tf.gather(tf.reshape(x, [n, (h + pad) * (w + pad), c]), index, axis=1)      # (N, 36·T, C)
     d = tf.reshape(tf.transpose(tf.reshape(d, [n, tile * tile, th * tw * c]), [1, 0, 2]), [tile * tile, -1])
-    v = tf.reshape(tf.matmul(tf.constant(np.kron(bt, bt), tf.float32), d), [tile * tile, -1, c])
-    u = tf.matmul(tf.constant(np.kron(g, g), tf.float32), tf.reshape(kernel, [9, c * c_out]))
+    v = tf.reshape(tf.matmul(_WINOGRAD_INPUT, d), [tile * tile, -1, c])
+    u = tf.matmul(_WINOGRAD_KERNEL, tf.reshape(kernel, [9, c * c_out]))
     m = tf.matmul(v, tf.reshape(u, [tile * tile, c, c_out]))                          # (36, N·T, C_out)
-    y = tf.matmul(tf.constant(np.kron(at, at), tf.float32), tf.reshape(m, [tile * tile, -1]))
+    y = tf.matmul(_WINOGRAD_OUTPUT, tf.reshape(m, [tile * tile, -1]))
     y = tf.transpose(tf.reshape(y, [n_out, n_out, n, th, tw, c_out]), [2, 3, 0, 4, 1, 5])
     return tf.reshape(y, [n, h, w, c_out])
 
@@ -241,21 +248,17 @@ class Winograd3x3Conv2D(layers.Conv2D):
         pad = 0 if self.reflect else 2
         h, w = input_shape[1], input_shape[2]
         fits = h is not None and w is not None and (h - pad) % 4 == 0 and (w - pad) % 4 == 0
-        if self.algorithm == "direct" or not fits:
-            if self.algorithm == "winograd" and not fits:
-                raise ValueError(f"Winograd3x3Conv2D(algorithm='winograd') needs static output height and width "
-                                 f"divisible by 4; the input is {tuple(input_shape)}")
-            return False
-        if self.algorithm == "winograd":
-            return True
+        if not fits and self.algorithm == "winograd":
+            raise ValueError(f"Winograd3x3Conv2D(algorithm='winograd') needs static output height and width "
+                             f"divisible by 4; the input is {tuple(input_shape)}")
+        if not fits or self.algorithm != "auto":
+            return fits and self.algorithm == "winograd"
         return self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
 
     def convolution_op(self, inputs, kernel):
         if self.uses_winograd(inputs.shape):
             return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect)
-        if self.reflect:
-            inputs = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
-        return super().convolution_op(inputs, kernel)
+        return super().convolution_op(reflect_pad(inputs, 1) if self.reflect else inputs, kernel)
 
     def compute_output_shape(self, input_shape):
         if self.reflect:

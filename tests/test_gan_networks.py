@@ -22,6 +22,22 @@ def test_reflection_padding_mirrors_the_border():
     np.testing.assert_array_equal(y[1:4, 1:4], x[0, :, :, 0])
 
 
+def _outputs_and_gradients(layer, x, weights):
+    """``[y, dL/dx, dL/dw...]`` for ``L = sum(layer(x) * weights)``, traced with the batch size unknown (as in
+    ``fit``), as numpy arrays."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((None, *x.shape[1:]))])
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
+        return (y, *tape.gradient(loss, [x, *layer.trainable_variables]))
+
+    return [np.asarray(t) for t in run(tf.constant(x))]
+
+
 @pytest.mark.parametrize("kernel,channels_in,filters", [(7, 6, 3), (3, 5, 1), (4, 4, 2)])
 def test_narrow_conv_has_conv2d_outputs_and_gradients(kernel, channels_in, filters):
     """NarrowConv2D computes its gradients by forward convolutions; they must equal Conv2D's own."""
@@ -35,22 +51,9 @@ def test_narrow_conv_has_conv2d_outputs_and_gradients(kernel, channels_in, filte
     fast.set_weights([RNG.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
     ref.set_weights(fast.get_weights())
     weights = tf.constant(RNG.normal(size=(3, 13 - kernel + 1, 11 - kernel + 1, filters)).astype("float32"))
-
-    @tf.function(input_signature=[tf.TensorSpec((None, 13, 11, channels_in))])  # unknown batch, as in fit()
-    def grads_fast(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = fast(x)
-            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
-        return (y, *tape.gradient(loss, [x, *fast.trainable_variables]))
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y_ref = ref(x)
-        loss = tf.reduce_sum(y_ref * weights)
-    expected = [y_ref, *tape.gradient(loss, [x, *ref.trainable_variables])]
-    for got, want in zip(grads_fast(x), expected):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+    expected = _outputs_and_gradients(ref, x, weights)
+    for got, want in zip(_outputs_and_gradients(fast, x, weights), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_narrow_conv_refuses_what_it_does_not_implement():
@@ -71,25 +74,14 @@ def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_g
     ref = keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)
     weights = tf.constant(RNG.normal(size=x.shape).astype("float32"))
 
-    @tf.function(input_signature=[tf.TensorSpec((None, 6, 5, 4))])
-    def fused(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
-        return y, tape.gradient(loss, x)
-
-    y, dx = fused(x)
+    y, dx = _outputs_and_gradients(layer, x, weights)
     xs = np.asarray(x, np.float64)
     mean, var = xs.mean(axis=(1, 2), keepdims=True), xs.var(axis=(1, 2), keepdims=True)
-    np.testing.assert_allclose(np.asarray(y), (xs - mean) / np.sqrt(var + 1e-5), atol=2e-5)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(ref(x) * weights)
-    np.testing.assert_allclose(np.asarray(dx), np.asarray(tape.gradient(loss, x)), atol=1e-4)
+    np.testing.assert_allclose(y, (xs - mean) / np.sqrt(var + 1e-5), atol=2e-5)
+    np.testing.assert_allclose(dx, _outputs_and_gradients(ref, x, weights)[1], atol=1e-4)
     # serialisable, and identical after a config round trip
     clone = N.InstanceNormalization.from_config(layer.get_config())
-    np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(y))
+    np.testing.assert_array_equal(np.asarray(clone(x)), y)
     # mixed bfloat16: bfloat16 out, float32 statistics, so within bfloat16 rounding (3 significant digits) of
     # the exact normalisation of the same bfloat16 input
     from gan_aug.base import dtype_policy
@@ -134,22 +126,8 @@ def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filte
     ref.set_weights([RNG.normal(size=(3, 3, channels_in, filters)).astype("float32")])
     fast.set_weights(ref.get_weights())
     weights = tf.constant(RNG.normal(size=(3, h, w, filters)).astype("float32"))
-
-    @tf.function(input_signature=[tf.TensorSpec((None, h + pad, w + pad, channels_in))])
-    def grads_fast(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = fast(x)
-            loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
-        return (y, *tape.gradient(loss, [x, *fast.trainable_variables]))
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y_ref = ref(x)
-        loss = tf.reduce_sum(y_ref * weights)
-    expected = [y_ref, *tape.gradient(loss, [x, *ref.trainable_variables])]
-    for got, want in zip(grads_fast(x), expected):
-        got, want = np.asarray(got), np.asarray(want)
+    expected = _outputs_and_gradients(ref, x, weights)
+    for got, want in zip(_outputs_and_gradients(fast, x, weights), expected, strict=True):
         assert got.shape == want.shape
         # F(4x4, 3x3) loses a few bits to its transforms: relative to the largest value, not elementwise
         assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max() + 1e-6
