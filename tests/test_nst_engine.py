@@ -87,8 +87,17 @@ def test_vgg19_imagenet_offline_names_file_and_folder():
     assert str(cached.parent) in message
 
 
-def test_random_weights_only_when_asked(random_fe):
-    assert random_fe.weights_source == "random"
+def test_random_weights_only_when_asked_and_seeded(random_fe):
+    """Random weights are drawn from the seed: the same seed gives the same network (so a resumed run with
+    ``--weights random`` continues with the network it started with), another seed another network."""
+    assert random_fe.weights_source == "random (seed 0)"
+    x = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)), tf.float32)
+    again = FeatureExtractor(SHALLOW, "vgg16", "max", weights=None)
+    other = FeatureExtractor(SHALLOW, "vgg16", "max", weights=None, seed=1)
+    assert other.weights_source == "random (seed 1)"
+    a, b, c = (fe(x)[SHALLOW[-1]].numpy() for fe in (random_fe, again, other))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3 * np.abs(a).max()
 
 
 # ------------------------------------------------------------------------------------------ batch independence

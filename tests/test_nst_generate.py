@@ -97,7 +97,7 @@ def test_manifest_has_the_contract_columns_and_one_row_per_image(full_run, folde
     for r in rows:
         assert (full_run / r["output"]).is_file()
         assert load_image(full_run / r["output"]).shape == (32, 32, 3)
-        assert r["method"] == "nst" and r["weights"] == "random" and r["size"] == "32" and r["steps"] == "3"
+        assert r["method"] == "nst" and r["weights"] == "random (seed 0)" and r["size"] == "32" and r["steps"] == "3"
         assert float(r["total_loss"]) > 0 and float(r["seconds"]) > 0
     assert (full_run / "run.json").is_file() and (full_run / "contact_sheet.png").is_file()
 
