@@ -8,19 +8,32 @@ reasons, so a user sees *why* 3 of 370 images are missing instead of a crash hal
   (float) columns; the label is the column that holds 1.
 - Class-per-folder trees (Caltech-101 for Gauld): ``ROOT/<class>/<image>``.
 - Generator manifests (DESIGN.md): ``OUT/manifest.csv`` rows whose ``source``/``style`` are the real images a
-  synthetic image derives from; :attr:`Sample.groups` turns them into the group keys the splits honour.
+  synthetic image derives from, and whose ``depends_on`` names the list of real images its generator was
+  trained on (GANs); :attr:`Sample.groups` turns them into the group keys the splits honour.
+- Image lists: any CSV with a ``path`` column (and ``label``, and ``part`` for a split file), e.g. the split
+  files ``classify`` writes and the selections Path-Rank-Filter writes.
+
+:func:`read_selection` turns the one-string data specs every CLI accepts (an ISIC class name, a manifest, an image
+list, a folder, a file or a glob) into samples. The shared development data is never looked for by a machine
+path: :func:`shared_data_dir` reads ``$NST_AUG_SHARED_DATA`` only.
 """
 from __future__ import annotations
 
 import csv
+import glob
 import os
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .images import IMAGE_EXTENSIONS, is_image_file
-from .manifest import MANIFEST_NAME, group_key, read_manifest_rows
+from .manifest import DEPENDS_COLUMN, MANIFEST_NAME, group_key, read_manifest_rows
+
+#: Environment variable naming a folder laid out like the development data (``isic_uda1/``, ``caltech101/``,
+#: ``styles/``, ...). Nothing requires it; tools that can use it say so in their ``--help``.
+SHARED_DATA_ENV = "NST_AUG_SHARED_DATA"
 
 #: The ISIC 2019 ground-truth columns after ``image``, in the official order.
 ISIC_CLASSES: tuple[str, ...] = ("MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC", "UNK")
@@ -33,7 +46,8 @@ class Sample:
     ``path`` is absolute; ``label`` is a class name ('' when unknown); for a synthetic image ``source`` and
     ``style`` are the real images it derives from (manifest columns), '' for real images. ``generated`` marks an
     image read from a generator manifest (a noise-driven GAN image has neither source nor style but is still
-    synthetic).
+    synthetic). ``depends`` holds the :func:`group_key` of every real image its generator was trained on (a
+    GAN's training set; empty for NST, whose dependence is ``source`` and ``style``).
     """
 
     path: str
@@ -41,6 +55,7 @@ class Sample:
     source: str = ""
     style: str = ""
     generated: bool = False
+    depends: tuple[str, ...] = ()
 
     @property
     def synthetic(self) -> bool:
@@ -51,12 +66,13 @@ class Sample:
     def groups(self) -> tuple[str, ...]:
         """:func:`group_key` of every real image this sample depends on.
 
-        A real image depends on itself; a synthetic one on its non-empty ``source`` and ``style``. Two samples
-        that share a group must sit on the same side of a train/test boundary (Mikołajczyk §IV.C, "data leakage").
+        A real image depends on itself; a synthetic one on its non-empty ``source`` and ``style`` and on the
+        images its generator saw (``depends``). Two samples that share a group must sit on the same side of a
+        train/test boundary (Mikołajczyk §IV.C, "data leakage").
         """
         if not self.synthetic:
             return (group_key(self.path),)
-        return tuple(group_key(p) for p in (self.source, self.style) if p)
+        return tuple(group_key(p) for p in (self.source, self.style) if p) + self.depends
 
 
 def _check_classes(classes: Iterable[str] | None, known: Sequence[str], what: str) -> tuple[str, ...] | None:
@@ -178,12 +194,16 @@ def read_class_folders(
     return samples, skipped
 
 
-def read_manifest(path: str | os.PathLike, label_column: str = "label") -> list[Sample]:
-    """Read a generator manifest (``OUT/manifest.csv`` or the folder OUT) as samples.
+def read_manifest(path: str | os.PathLike, label_column: str = "label") -> tuple[list[Sample], list[str]]:
+    """Read a generator manifest (``OUT/manifest.csv`` or the folder OUT) as samples: ``(samples, skipped)``.
 
-    ``output`` paths are resolved relative to the manifest's folder; ``source`` and ``style`` are kept as written
-    when absolute, else resolved relative to the manifest's folder too. ``label_column`` picks the label (e.g. a
-    pseudo-label column). A missing manifest raises ``FileNotFoundError``.
+    ``output`` must be a path relative to the manifest's folder that stays inside it (a generator writes its
+    images into its own folder); ``source`` and ``style`` are kept as written when absolute, else resolved
+    relative to the manifest's folder; ``depends_on`` (a CSV with a ``path`` column, relative to the folder or
+    absolute) lists the real images the generator was trained on. ``label_column`` picks the label (e.g. a
+    pseudo-label column). Skipped, each with a one-line reason: rows whose ``output`` is absolute or escapes the
+    folder (``../x.jpg``), whose image file is missing, or whose ``depends_on`` list cannot be read. A missing
+    manifest raises ``FileNotFoundError``, a missing ``label_column`` ``ValueError``.
     """
     path = Path(path)
     file = path / MANIFEST_NAME if path.is_dir() else path
@@ -200,12 +220,122 @@ def read_manifest(path: str | os.PathLike, label_column: str = "label") -> list[
             return ""
         return str(Path(p) if os.path.isabs(p) else (base / p).resolve())
 
-    return [
-        Sample(resolve(r["output"]), (r.get(label_column) or "").strip(), resolve(r.get("source", "")),
-               resolve(r.get("style", "")), generated=True)
-        for r in rows
-        if (r.get("output") or "").strip()
-    ]
+    samples: list[Sample] = []
+    skipped: list[str] = []
+    for r in rows:
+        output = (r.get("output") or "").strip()
+        if not output:
+            continue
+        where = f"{file}: row {output!r}"
+        if os.path.isabs(output):
+            skipped.append(f"{where}: output is an absolute path; a manifest's images lie in its own folder")
+            continue
+        image = (base / output).resolve()
+        if os.path.commonpath([base, image]) != str(base):
+            skipped.append(f"{where}: output resolves outside the manifest folder {base}")
+            continue
+        if not image.is_file():
+            skipped.append(f"{where}: image file missing")
+            continue
+        depends: tuple[str, ...] = ()
+        if (r.get(DEPENDS_COLUMN) or "").strip():
+            try:
+                depends = _image_list_keys(resolve(r[DEPENDS_COLUMN]))
+            except (OSError, ValueError) as err:
+                skipped.append(f"{where}: its generator's training list is unreadable ({err})")
+                continue
+        samples.append(Sample(str(image), (r.get(label_column) or "").strip(), resolve(r.get("source", "")),
+                              resolve(r.get("style", "")), generated=True, depends=depends))
+    return samples, skipped
+
+
+@lru_cache(maxsize=64)
+def _image_list_keys(path: str) -> tuple[str, ...]:
+    """Group keys of the images an image list names (read once per file: many rows share one list)."""
+    return tuple(group_key(s.path) for s in read_image_list(path))
+
+
+def read_image_list(path: str | os.PathLike, parts: Iterable[str] | None = None) -> list[Sample]:
+    """Samples of a CSV with a ``path`` column (absolute, or relative to the CSV's folder) and optional
+    ``label``, ``source``, ``style``, ``generated`` and ``part`` columns: the split files ``classify`` writes
+    and image selections (Path-Rank-Filter). ``parts`` keeps only rows of those parts (needs ``part``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: image list not found")
+    base = path.resolve().parent
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        if "path" not in header:
+            raise ValueError(f"{path}: not an image list (no 'path' column; header {header})")
+        wanted = None if parts is None else set(parts)
+        if wanted is not None and "part" not in header:
+            raise ValueError(f"{path}: not a split file (no 'part' column)")
+        rows = [r for r in reader if (r.get("path") or "").strip()
+                and (wanted is None or r.get("part") in wanted)]
+
+    def resolve(p: str) -> str:
+        p = (p or "").strip()
+        return "" if not p else str(Path(p) if os.path.isabs(p) else (base / p).resolve())
+
+    return [Sample(resolve(r["path"]), (r.get("label") or "").strip(), resolve(r.get("source", "")),
+                   resolve(r.get("style", "")), generated=r.get("generated") == "1") for r in rows]
+
+
+def read_selection(spec: str, csv_path: str | os.PathLike | None = None, image_dir: str | os.PathLike | None = None,
+                   label_column: str = "label") -> tuple[list[Sample], list[str]]:
+    """The samples one data spec names, as every CLI reads it: ``(samples, skipped)``.
+
+    - an ISIC 2019 class name (``MEL``) when ``csv_path`` is given: that class's rows of the CSV;
+    - a ``.csv`` file: a generator manifest (it has an ``output`` column) or an image list (``path`` column);
+    - a folder holding ``manifest.csv``: that manifest; any other folder: the image files in it (not its
+      sub-folders), labelled with the folder's name;
+    - an image file, or a glob matching image files.
+
+    Raises ``FileNotFoundError`` / ``ValueError`` with a one-line reason when the spec names nothing usable.
+    """
+    if csv_path and spec in ISIC_CLASSES:
+        return read_isic_csv(csv_path, image_dir, classes=[spec])
+    path = Path(spec)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+        if "output" in header:
+            return read_manifest(path, label_column)
+        if "path" in header:
+            return read_image_list(path), []
+        raise ValueError(f"{spec}: a CSV that is neither a manifest ('output' column) nor an image list "
+                         f"('path' column)" + ("" if csv_path else "; for an ISIC class name give the ISIC CSV"))
+    if path.is_dir():
+        if (path / MANIFEST_NAME).is_file():
+            return read_manifest(path, label_column)
+        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+        files = [n for n in names if (path / n).is_file()]
+        images = [n for n in files if is_image_file(n)]
+        if not images:
+            raise ValueError(f"{spec}: folder holds no images")
+        skipped = [f"{path / n}: not an image file" for n in files if n not in images]
+        label = path.resolve().name
+        return [Sample(str((path / n).resolve()), label) for n in images], skipped
+    if path.is_file():
+        return [Sample(str(path.resolve()), "")], []
+    matches = sorted(m for m in glob.glob(spec) if Path(m).is_file() and is_image_file(m))
+    if not matches:
+        hint = " (an ISIC class name needs the ISIC CSV)" if spec in ISIC_CLASSES else ""
+        raise FileNotFoundError(f"{spec}: no such file, folder or glob match{hint}")
+    return [Sample(str(Path(m).resolve()), "") for m in matches], []
+
+
+def shared_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The development-data folder: ``explicit`` if given, else ``$NST_AUG_SHARED_DATA``, else ``None``.
+    Shipped code never guesses a path: a user's machine has no such folder unless they point at one."""
+    value = explicit or os.environ.get(SHARED_DATA_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: data folder not found (from {'the command line' if explicit else '$' + SHARED_DATA_ENV})")
+    return path.resolve()
 
 
 def class_counts(samples: Iterable[Sample]) -> dict[str, int]:

@@ -4,31 +4,29 @@ Examples::
 
     python -m classify.evaluate --model runs/uda1/model.keras                  # the run's own test split
     python -m classify.evaluate --model runs/uda1/model.keras --part val
-    python -m classify.evaluate --model m.keras --data ../shared/data/isic_uda1 --classes MEL NV --out eval/
+    python -m classify.evaluate --model m.keras --data ../shared/data/isic_uda1 --out eval/
 
-Classes, input size and resize settings come from ``run.json`` next to the model when it exists (``--classes``
-otherwise). With no data arguments the run's ``split.csv`` part (default ``test``) is evaluated.
+Class order, input size, resize method and fit are those recorded in the model file
+(:mod:`classify.scoring`); ``--classes`` is needed only for a model without that record, and is refused when it
+contradicts the record. With no data arguments the model's run folder's ``split.csv`` part (default ``test``)
+is evaluated.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .cli import (CLIError, add_data_args, load_real_samples, ordered_classes, positive_index, read_split,
-                  run_main)
-from .pipeline import RESIZE_METHODS
+from .cli import CLIError, add_data_args, has_data_args, load_real_samples, report_skipped, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m classify.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="a .keras model saved by classify.train")
     add_data_args(p)
-    p.add_argument("--split-csv", help="a split.csv (default: the one next to the model, when no data is given)")
-    p.add_argument("--part", default="test", choices=("train", "val", "test"))
-    p.add_argument("--size", type=int, default=None)
-    p.add_argument("--resize-method", choices=RESIZE_METHODS, default=None)
+    p.add_argument("--split-file", help="a split.csv (default: the one next to the model, when no data is given)")
+    p.add_argument("--part", nargs="+", default=["test"], choices=("train", "val", "test", "pool"),
+                   help="the split file's part(s) to evaluate")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--out", default=None, help="report folder (default: MODEL_FOLDER/eval-PART or eval-data)")
     return p
@@ -39,40 +37,39 @@ def main(argv=None) -> int:
     model_path = Path(args.model)
     if not model_path.is_file():
         raise CLIError(f"--model {model_path}: file not found")
-    run_file = model_path.parent / "run.json"
-    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
-    has_data = any(getattr(args, k) for k in ("isic_csv", "folders", "data"))
-    if has_data:
+    if args.batch_size < 1:
+        raise CLIError("--batch-size must be >= 1")
+    if has_data_args(args):
         samples, skipped, description = load_real_samples(args)
-        for reason in skipped[:5]:
-            print(f"skipped: {reason}", file=sys.stderr)
+        report_skipped(skipped)
+        classes_given = args.classes
     else:
-        split_csv = Path(args.split_csv) if args.split_csv else model_path.parent / "split.csv"
-        if not split_csv.is_file():
-            raise CLIError(f"no data given and no split file {split_csv}: pass --data/--isic-csv/--folders")
-        samples, description = read_split(split_csv, args.part), f"{split_csv} ({args.part})"
-    classes = run.get("classes") or (ordered_classes(samples, args.classes) if args.classes else None)
-    if not classes:
-        raise CLIError("unknown class order: no run.json next to the model; pass --classes in the model's order")
+        from .data import read_image_list
+
+        split_file = Path(args.split_file) if args.split_file else model_path.parent / "split.csv"
+        if not split_file.is_file():
+            raise CLIError(f"no data given and no split file {split_file}: pass --data/--isic-csv/--folders")
+        samples = read_image_list(split_file, parts=args.part)
+        description = f"{split_file} ({'+'.join(args.part)})"
+        classes_given = args.classes
+
+    from .metrics import compute_metrics, positive_index
+    from .report import write_report
+    from .scoring import load_classifier, predict
+
+    classifier = load_classifier(model_path, classes_given)
+    classes = classifier.info.classes
     samples = [s for s in samples if s.label in classes]
     if not samples:
-        raise CLIError(f"no images of the classes {classes} in {description}")
-    size = args.size or run.get("image_size") or 224
-    opts = run.get("options", {})
-    method = args.resize_method or opts.get("resize_method", "bilinear")
-
-    from . import models
-    from .metrics import compute_metrics
-    from .pipeline import dataset_arrays, make_dataset
-    from .report import write_report
-
-    model = models.load_classifier(model_path)
-    ds = make_dataset(samples, classes, size, args.batch_size, method, opts.get("fit", "crop"), cache=False)
-    x, y = dataset_arrays(ds)
-    probs = model.predict(x, batch_size=args.batch_size, verbose=1)
+        raise CLIError(f"no images of the classes {list(classes)} in {description}")
+    prediction = predict(classifier, samples, args.batch_size)
+    report_skipped(prediction.skipped)
+    y, probs = prediction.labels(), prediction.probs
     pos = positive_index(classes)
     metrics = compute_metrics(y, probs, classes, pos)
-    out = Path(args.out) if args.out else model_path.parent / (f"eval-{args.part}" if not has_data else "eval-data")
+    part = "-".join(args.part)
+    out = Path(args.out) if args.out else model_path.parent / (f"eval-{part}" if not has_data_args(args)
+                                                               else "eval-data")
     files = write_report(out, metrics, y, probs, options={**vars(args), "data": description},
                          title=f"{model_path.name} on {description}", positive=pos)
     auc = metrics["auc"]

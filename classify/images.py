@@ -128,20 +128,18 @@ def load_square(path: str | os.PathLike, size: int, resample: str = "bilinear") 
 
 
 def save_image(arr: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
-    """Write an ``(H, W, 3)`` array atomically: to a temporary name in the same folder, then rename.
+    """Write an ``(H, W, 3)`` array atomically (:func:`classify.files.atomic_path`): a crash mid-write leaves only
+    a temporary file, never a half image under the final name. Floats are taken as 0..255 and clipped; the
+    format follows the suffix (JPEG at ``quality``, else PNG). Returns the final path."""
+    from .files import atomic_path
 
-    Floats are taken as 0..255 and clipped. A crash mid-write leaves only a ``.tmp`` file, never a half image
-    under the final name. Returns the final path.
-    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arr = np.asarray(arr)
     if arr.dtype != np.uint8:
         arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fmt = {"jpg": "JPEG", "jpeg": "JPEG"}.get(path.suffix.lower().lstrip("."), None)
     kwargs = {"quality": quality} if fmt == "JPEG" else {}
-    Image.fromarray(arr).save(tmp, format=fmt or Image.registered_extensions().get(path.suffix.lower(), "PNG"),
-                              **kwargs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(arr).save(tmp, format=fmt or Image.registered_extensions().get(path.suffix.lower(), "PNG"),
+                                  **kwargs)
     return path

@@ -12,6 +12,8 @@ this order, then any generator-specific extras):
 - ``preset``, ``backbone``, ``weights``, ``size``, ``steps``, ``seed``  the parameters that made it
 - ``content_loss``, ``style_loss``, ``tv_loss``, ``total_loss``  final losses where they exist
 - ``seconds``  wall time spent on this image (batch time / batch size for batched generators)
+- ``depends_on`` (GANs) an image list (CSV with a ``path`` column) of the real images the generator was trained
+  on: every image it makes depends on all of them
 
 ``classify`` reads a manifest as a dataset and uses ``source``/``style`` as *groups*: an image derived from a
 real image that sits in validation or test must never be in training (Mikołajczyk & Grochowski §IV.C).
@@ -21,9 +23,13 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
+
+from .files import atomic_open, write_csv
 
 MANIFEST_NAME = "manifest.csv"
+#: The manifest column naming a generator's training-image list (see the module docstring).
+DEPENDS_COLUMN = "depends_on"
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "output", "source", "style", "label", "method", "preset", "backbone", "weights", "size", "steps", "seed",
@@ -54,6 +60,65 @@ def read_manifest_rows(path: str | os.PathLike) -> list[dict[str, str]]:
                 continue
             rows.append(row)
     return rows
+
+
+def manifest_columns(path: str | os.PathLike) -> list[str]:
+    """The header of a manifest file ([] when it is missing or empty)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), [])
+
+
+def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> Path:
+    """Write a whole manifest at once, atomically (a reader sees the old file or the complete new one): for
+    rewriting one (dropping rows, adding columns) or writing a merge."""
+    return write_csv(path, list(columns), rows)
+
+
+def merge_manifests(sources: Sequence[str | os.PathLike], target: str | os.PathLike,
+                    order_by: str | None = None) -> int:
+    """Combine manifests into ``target`` (a manifest file) and return its number of rows.
+
+    Rows whose image exists are kept, once per image (the first wins, after sorting by the integer column
+    ``order_by`` when given); ``output`` is re-pointed relative to the target's folder. An image that lies
+    outside that folder is hard-linked (copied where links are impossible) into ``TARGET_DIR/<its manifest's
+    folder name>/`` so the merged manifest, like any manifest, only names images inside its own folder. The
+    columns are the union, in first-seen order. Rewritten atomically.
+    """
+    import shutil
+
+    target = Path(target)
+    base = target.parent.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    columns: list[str] = []
+    rows: list[dict[str, str]] = []
+    for src in map(Path, sources):
+        folder = src.resolve().parent
+        columns += [c for c in manifest_columns(src) if c not in columns]
+        for r in read_manifest_rows(src):
+            image = folder / r["output"]
+            if not image.is_file():
+                continue
+            if os.path.commonpath([base, image.resolve()]) != str(base):
+                inside = base / folder.name / r["output"]
+                if not inside.is_file():
+                    inside.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(image, inside)
+                    except OSError:
+                        shutil.copy2(image, inside)
+                image = inside
+            rows.append(dict(r, output=os.path.relpath(image, base)))
+    if order_by:
+        rows.sort(key=lambda r: int(r.get(order_by) or 0))
+    seen: set[str] = set()
+    unique = [r for r in rows if not (r["output"] in seen or seen.add(r["output"]))]
+    write_manifest(target, unique, columns or list(MANIFEST_COLUMNS))
+    return len(unique)
 
 
 class ManifestWriter:

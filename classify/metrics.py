@@ -15,6 +15,11 @@ import numpy as np
 from sklearn import metrics as skm
 
 
+def positive_index(classes: Sequence[str]) -> int:
+    """The positive class of a binary task: MEL when present (melanoma detection), else the second class."""
+    return list(classes).index("MEL") if "MEL" in classes else min(1, len(classes) - 1)
+
+
 def roc_auc(y_true: Sequence[int], probs: np.ndarray, positive: int = 1) -> float | None:
     """Binary AUC for 2 classes (``positive`` = index of the positive class), else one-vs-rest macro AUC over the
     classes present in ``y_true``. ``None`` when fewer than two classes are present."""

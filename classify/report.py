@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
+from .files import save_figure, write_json, write_text  # noqa: E402
 from .metrics import roc_curves  # noqa: E402
 
 
@@ -47,9 +48,7 @@ def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1,
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path, title: str = "Confusion matrix"
@@ -67,9 +66,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], 
         for j in range(cm.shape[1]):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_learning_curves(history: Mapping[str, Sequence[float]], path, title: str = "Learning curves") -> Path | None:
@@ -90,9 +87,7 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], path, title: st
         ax.set(xlabel="epoch", ylabel=m, title=f"{title}: {m}")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _fmt(v) -> str:
@@ -117,7 +112,7 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, histo
     payload = {"title": title, "metrics": metrics, "options": dict(options or {}),
                "history": {k: list(map(float, v)) for k, v in (history or {}).items()},
                "plots": {k: p.name for k, p in files.items()}}
-    (out / "report.json").write_text(json.dumps(payload, indent=2))
+    write_json(out / "report.json", payload)
     lines = [f"# {title}", "",
              f"- images: {metrics['n']}", f"- accuracy: {_fmt(metrics['accuracy'])}",
              f"- balanced accuracy: {_fmt(metrics['balanced_accuracy'])}",
@@ -133,6 +128,6 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, histo
     lines += [""] + [f"![{k}]({p.name})" for k, p in files.items()] + [""]
     if options:
         lines += ["## Options", "", "```json", json.dumps(dict(options), indent=2, default=str), "```", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    write_text(out / "report.md", "\n".join(lines))
     files["json"], files["md"] = out / "report.json", out / "report.md"
     return files

@@ -9,29 +9,67 @@ only when none of their groups (the real images they were made from) sits in val
 leakage Mikołajczyk & Grochowski §IV.C warn about ("any images that were used to generate the augmented database
 did not appear in the validation or test sets").
 
+A synthetic sample is also refused when it *is* one of the dataset's real images (a manifest row pointing at a
+real file would otherwise train with the manifest's label while the same file is tested).
+
 Papers: thesis §5 (80/10/10 stratified), Gauld (10 training images per class, the rest for test), Cho §III (41
 per class for training, 41 for test), Mikołajczyk §IV.C (5-fold cross-validation; synthetic images train, real
 images validate and test).
+
+Split files (``split.csv``: ``path,label,source,style,generated,part``) record a split so that another tool can
+work on one part of it only: :func:`write_split_file`, :func:`read_split_file`, and :func:`select_parts` — real
+images of the chosen parts, synthetic images that depend on no image of the other parts. Parts are ``train``,
+``val``, ``test`` and ``pool`` (real images that neither train, validate nor test, but whose synthetic
+descendants may train: Mikołajczyk's synthesis pool when training on synthetic images only).
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from .data import Sample
+from .data import Sample, read_image_list
+from .manifest import group_key
+
+#: The parts of a split, in the order split files list them.
+PARTS = ("train", "val", "test", "pool")
 
 
 @dataclass
 class Split:
-    """One train/val/test partition; ``dropped`` = synthetic samples refused because of leakage."""
+    """One train/val/test partition.
+
+    ``pool``: real images that are neither trained on nor held out (their synthetic descendants may train);
+    ``dropped``: synthetic samples refused, each with its one-line reason in ``reasons`` (same order).
+    """
 
     train: list[Sample]
     val: list[Sample]
     test: list[Sample]
     dropped: list[Sample] = field(default_factory=list)
+    pool: list[Sample] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def parts(self) -> dict[str, list[Sample]]:
+        """``{part: samples}`` for the parts of :data:`PARTS` (empty ones included)."""
+        return {"train": self.train, "val": self.val, "test": self.test, "pool": self.pool}
+
+    def summary(self) -> str:
+        """One line: sizes and class counts of the parts, and how many synthetic samples were dropped and why."""
+        from .data import class_counts
+
+        text = ", ".join(f"{name} {len(items)} {class_counts(items)}" for name, items in self.parts().items()
+                         if items or name != "pool")
+        if self.dropped:
+            why = {}
+            for reason in self.reasons:
+                key = reason.split(": ", 1)[-1].split(" (")[0]
+                why[key] = why.get(key, 0) + 1
+            text += f"; {len(self.dropped)} synthetic dropped (" + ", ".join(f"{n} {k}" for k, n in why.items()) + ")"
+        return text
 
 
 def _by_class(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -50,17 +88,42 @@ def _real_and_synthetic(samples: Iterable[Sample]) -> tuple[list[Sample], list[S
     return [s for s in samples if not s.synthetic], [s for s in samples if s.synthetic]
 
 
-def add_synthetic(train: list[Sample], synthetic: Iterable[Sample], held_out: Iterable[Sample]
-                  ) -> tuple[list[Sample], list[Sample]]:
-    """``(train + allowed synthetic, dropped)``: a synthetic sample is dropped when any of its groups is held out.
+def add_synthetic(train: list[Sample], synthetic: Iterable[Sample], held_out: Iterable[Sample],
+                  real: Iterable[Sample] = ()) -> tuple[list[Sample], list[Sample]]:
+    """``(train + allowed synthetic, dropped)``: a synthetic sample is dropped when any of its groups is held out
+    (or when it is itself one of the ``real`` images of the dataset).
 
     Rule (Mikołajczyk §IV.C): ``groups(s) ∩ ⋃_{h ∈ val ∪ test} groups(h) = ∅`` for every synthetic ``s`` in train.
     """
-    blocked = {g for s in held_out for g in s.groups}
-    kept, dropped = [], []
-    for s in synthetic:
-        (dropped if blocked.intersection(s.groups) else kept).append(s)
+    kept, dropped, _ = _filter_synthetic(synthetic, held_out, real)
     return list(train) + kept, dropped
+
+
+def _filter_synthetic(synthetic: Iterable[Sample], held_out: Iterable[Sample], real: Iterable[Sample] = ()
+                      ) -> tuple[list[Sample], list[Sample], list[str]]:
+    """``(kept, dropped, reasons)`` under the group rule and the is-a-real-image rule (module docstring)."""
+    blocked = {g for s in held_out for g in s.groups}
+    real_keys = {group_key(s.path) for s in real}
+    kept, dropped, reasons = [], [], []
+    for s in synthetic:
+        if real_keys and group_key(s.path) in real_keys:
+            dropped.append(s)
+            reasons.append(f"{s.path}: is a real image of the dataset being split, not a synthetic one")
+            continue
+        common = blocked.intersection(s.groups)
+        if common:
+            dropped.append(s)
+            reasons.append(f"{s.path}: depends on a validation/test image ({sorted(common)[0]})")
+            continue
+        kept.append(s)
+    return kept, dropped, reasons
+
+
+def _finish(train: list[Sample], val: list[Sample], test: list[Sample], synthetic: list[Sample],
+            real: list[Sample], pool: Sequence[Sample] = ()) -> Split:
+    """The split with the allowed synthetic samples added to training (module docstring)."""
+    kept, dropped, reasons = _filter_synthetic(synthetic, val + test, real)
+    return Split(list(train) + kept, val, test, dropped, list(pool), reasons)
 
 
 def _cut_counts(n: int, fractions: Sequence[float]) -> list[int]:
@@ -97,8 +160,7 @@ def stratified_split(samples: Iterable[Sample], fractions: Sequence[float] = (0.
         train += items[:a]
         val += items[a:a + b]
         test += items[a + b:]
-    train, dropped = add_synthetic(train, synthetic, val + test)
-    return Split(train, val, test, dropped)
+    return _finish(train, val, test, synthetic, real)
 
 
 def per_class_split(samples: Iterable[Sample], n_train: int, seed: int = 0, n_test: int | None = None) -> Split:
@@ -117,8 +179,7 @@ def per_class_split(samples: Iterable[Sample], n_train: int, seed: int = 0, n_te
         items = _shuffled(items, rng)
         train += items[:n_train]
         test += items[n_train:] if n_test is None else items[n_train:n_train + n_test]
-    train, dropped = add_synthetic(train, synthetic, test)
-    return Split(train, [], test, dropped)
+    return _finish(train, [], test, synthetic, real)
 
 
 def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
@@ -128,9 +189,10 @@ def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0,
     The real images are grouped by :attr:`Sample.groups` (duplicates of one file stay together), each class's
     groups are shuffled and dealt round-robin to the k parts, so every part holds ``n_c/k ± 1`` groups of class c
     and the test parts are disjoint and cover every real image once. Of the remaining real images,
-    ``val_fraction`` (stratified) validates; the rest train when ``real_in_train`` — Mikołajczyk trained on
-    synthetic images only, validating on all the other real ones: ``real_in_train=False, val_fraction=1.0``.
-    Synthetic samples are added to train under the group rule of :func:`add_synthetic`.
+    ``val_fraction`` (stratified) validates; the rest train when ``real_in_train``, else they form the fold's
+    ``pool``: Mikołajczyk trained on synthetic images only, made from real images kept apart from validation
+    and test (``real_in_train=False``). Synthetic samples are added to train under the group rule of
+    :func:`add_synthetic`.
     """
     if k < 2:
         raise ValueError(f"k must be >= 2, got {k}")
@@ -163,11 +225,96 @@ def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0,
             n_val = int(round(val_fraction * len(items)))
             val += items[:n_val]
             train += items[n_val:]
-        if not real_in_train:
-            train = []
-        train, dropped = add_synthetic(train, synthetic, val + test)
-        folds.append(Split(train, val, test, dropped))
+        pool = [] if real_in_train else train
+        folds.append(_finish(train if real_in_train else [], val, test, synthetic, real, pool))
     return folds
+
+
+def make_split(samples: Iterable[Sample], kind: str = "stratified", seed: int = 0,
+               fractions: Sequence[float] = (0.8, 0.1, 0.1), n_per_class: int = 10, folds: int = 5, fold: int = 0,
+               val_fraction: float = 0.1) -> Split:
+    """One split of ``kind``: ``stratified`` (:func:`stratified_split` with ``fractions``), ``per-class``
+    (:func:`per_class_split`, ``n_per_class``) or ``kfold`` (fold ``fold`` of :func:`stratified_group_kfold`
+    with ``folds`` folds and ``val_fraction``)."""
+    if kind == "stratified":
+        return stratified_split(samples, fractions, seed)
+    if kind == "per-class":
+        return per_class_split(samples, n_per_class, seed)
+    if kind != "kfold":
+        raise ValueError(f"split must be stratified, per-class or kfold; got {kind!r}")
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold must be in 0..{folds - 1}, got {fold}")
+    return stratified_group_kfold(samples, folds, seed, val_fraction)[fold]
+
+
+def with_synthetic(split: Split, synthetic: Iterable[Sample]) -> Split:
+    """``split`` (e.g. read from a split file) with ``synthetic`` samples added to training under the group rule."""
+    real = [s for part in split.parts().values() for s in part if not s.synthetic]
+    kept, dropped, reasons = _filter_synthetic(synthetic, split.val + split.test, real)
+    return Split(split.train + kept, split.val, split.test, split.dropped + dropped, split.pool,
+                 split.reasons + reasons)
+
+
+def training_on_synthetic_only(split: Split) -> Split:
+    """The same split with its real training images moved to the ``pool`` (Mikołajczyk: train on synthetic
+    images only; the real training images are what they were made from)."""
+    real = [s for s in split.train if not s.synthetic]
+    return Split([s for s in split.train if s.synthetic], split.val, split.test, split.dropped,
+                 split.pool + real, split.reasons)
+
+
+# ------------------------------------------------------------------------------------------------ split files
+SPLIT_COLUMNS = ("path", "label", "source", "style", "generated", "part")
+
+
+def write_split_file(path: str | os.PathLike, split: Split) -> None:
+    """``split.csv``: one row per sample of every part (:data:`SPLIT_COLUMNS`), written atomically."""
+    from .files import write_csv
+
+    write_csv(path, SPLIT_COLUMNS, ([s.path, s.label, s.source, s.style, int(s.generated), part]
+                                    for part, samples in split.parts().items() for s in samples))
+
+
+def read_split_file(path: str | os.PathLike) -> Split:
+    """The *real* images of a split file as a :class:`Split` (synthetic rows are left out: a tool that reuses a
+    split adds its own synthetic images under the group rule)."""
+    by_part = {p: [s for s in read_image_list(path, parts=[p]) if not s.generated] for p in PARTS}
+    return Split(by_part["train"], by_part["val"], by_part["test"], pool=by_part["pool"])
+
+
+def select_parts(samples: Sequence[Sample], split_file: str | os.PathLike, parts: Iterable[str]
+                 ) -> tuple[list[Sample], str]:
+    """Only what a tool working on ``parts`` of a split may see: ``(kept, one-line summary)``.
+
+    A real sample is kept when the split file puts it in one of ``parts`` (an image the file does not list is
+    left out too); a synthetic sample is kept when none of the real images it depends on
+    (:attr:`Sample.groups`) is in another part of the file. So ``parts=("train",)`` keeps every validation and
+    test image, and everything made from one, away from a generator or a labeller.
+    """
+    parts = tuple(parts)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise ValueError(f"unknown split part(s) {unknown}; parts are {', '.join(PARTS)}")
+    split = read_split_file(split_file)
+    part_of = {group_key(s.path): name for name, items in split.parts().items() for s in items}
+    kept, out_real, unlisted, out_synthetic = [], 0, 0, 0
+    for s in samples:
+        if s.synthetic:
+            if any(part_of.get(g, parts[0]) not in parts for g in s.groups):
+                out_synthetic += 1
+                continue
+        else:
+            part = part_of.get(group_key(s.path))
+            if part not in parts:
+                out_real += part is not None
+                unlisted += part is None
+                continue
+        kept.append(s)
+    note = f"split file {split_file}, parts {'+'.join(parts)}: kept {len(kept)} of {len(samples)}"
+    extra = [f"{out_real} real images in other parts"] * bool(out_real) + \
+            [f"{unlisted} not in the split file"] * bool(unlisted) + \
+            [f"{out_synthetic} synthetic images made from images of other parts"] * bool(out_synthetic)
+    return kept, note + (f" ({', '.join(extra)} left out)" if extra else "")
 
 
 def check_no_leakage(split: Split) -> None:

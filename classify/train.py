@@ -11,8 +11,8 @@ Examples::
     python -m classify.train --data ... --arch cho_vgg16 --optimizer sgd --lr 0.005 --epochs 50 \
         --split per-class --n-per-class 41                     # Cho
 
-Writes ``OUT/run.json``, ``split.csv``, ``history.csv``, ``best.keras``, ``model.keras``, ``report.md``,
-``report.json``, ``roc.png``, ``confusion_matrix.png``, ``learning_curves.png`` (and ``lr_find.png``).
+A thin shell over :func:`classify.experiment.train_and_evaluate`: see there for what ``OUT`` receives
+(``run.json``, ``split.csv``, ``history.csv``, ``model.keras``, ``report.md``, plots, ``result.json``).
 """
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ import time
 from pathlib import Path
 
 from .augment import MIKOLAJCZYK_AUGMENT, AffineAugment
-from .cli import (CLIError, add_data_args, load_real_samples, ordered_classes, positive_index, print_options,
-                  read_synthetic, run_main, save_run_options, write_split)
+from .cli import (CLIError, add_data_args, load_real_samples, ordered_classes, print_options, read_synthetic,
+                  report_skipped, run_main)
 from .data import class_counts
+from .experiment import TrainSpec, train_and_evaluate
 from .models import ARCHITECTURES
 from .pipeline import RESIZE_METHODS
+from .splits import Split, make_split, read_split_file, training_on_synthetic_only, with_synthetic
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,20 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default="label", help="manifest column holding the label")
     s = p.add_argument_group("split")
     s.add_argument("--split", choices=("stratified", "per-class", "kfold"), default="stratified")
+    s.add_argument("--split-file", help="reuse a split: the real images and parts of a split.csv (e.g. another "
+                                        "run's); the data flags are then not needed")
     s.add_argument("--fractions", nargs=3, type=float, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"))
     s.add_argument("--n-per-class", type=int, default=10, help="per-class split: training images per class")
     s.add_argument("--folds", type=int, default=5)
     s.add_argument("--fold", type=int, default=0, help="k-fold: which fold is the test set")
     s.add_argument("--val-fraction", type=float, default=0.1, help="k-fold: share of non-test real images for val")
     s.add_argument("--synthetic-only", action="store_true",
-                   help="k-fold: train on manifest images only (Mikołajczyk), real images validate and test")
+                   help="train on manifest images only (Mikołajczyk): the real training images become the "
+                        "synthesis pool (part 'pool': not trained on, but images made from them may train)")
     m = p.add_argument_group("model and input")
     m.add_argument("--arch", choices=ARCHITECTURES, default="small_cnn")
     m.add_argument("--size", type=int, default=None, help="input side in px (default 224; cho_vgg16 256)")
     m.add_argument("--resize-method", choices=RESIZE_METHODS, default="bilinear")
     m.add_argument("--fit", choices=("crop", "squash"), default="crop")
-    m.add_argument("--weights", default="imagenet",
-                   help="densenet121/resnet50: imagenet, random, or a weights file for the backbone")
+    m.add_argument("--weights", default="auto",
+                   help="pretrained architectures (densenet121, resnet50, vgg16_logreg): auto, imagenet, random, "
+                        "or a weights file for the backbone")
     m.add_argument("--dropout", type=float, default=None)
     m.add_argument("--fc-units", type=int, default=None)
     a = p.add_argument_group("augmentation")
@@ -80,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--tensorboard", action="store_true")
     t.add_argument("--cache", default="memory", help="'memory', 'none' or a cache file prefix")
-    t.add_argument("--out", default=None, help="output folder (default runs/ARCH-TIME)")
+    t.add_argument("--out", default=None, help="output folder (default runs/ARCH-TIME); one that holds the same "
+                                               "run is reused, another run is refused")
+    t.add_argument("--overwrite", action="store_true", help="replace the run in --out (its own files only)")
     t.add_argument("--quiet", action="store_true", help="no per-batch progress bars")
     return p
 
@@ -94,128 +102,72 @@ def _augment_config(args) -> AffineAugment | None:
                          args.height_shift_range, args.horizontal_flip, args.vertical_flip, args.fill_mode)
 
 
-def _split(args, samples):
-    from .splits import per_class_split, stratified_group_kfold, stratified_split
-    if args.split == "stratified":
-        return stratified_split(samples, args.fractions, args.seed)
-    if args.split == "per-class":
-        return per_class_split(samples, args.n_per_class, args.seed)
-    if not 0 <= args.fold < args.folds:
-        raise CLIError(f"--fold must be in 0..{args.folds - 1}, got {args.fold}")
-    folds = stratified_group_kfold(samples, args.folds, args.seed,
-                                   1.0 if args.synthetic_only else args.val_fraction, not args.synthetic_only)
-    return folds[args.fold]
+def spec_from_args(args: argparse.Namespace) -> TrainSpec:
+    """The :class:`~classify.experiment.TrainSpec` the flags describe (``ValueError`` for a bad value)."""
+    return TrainSpec(arch=args.arch, size=args.size, resize_method=args.resize_method, fit=args.fit,
+                     weights=args.weights, dropout=args.dropout, fc_units=args.fc_units, augment=_augment_config(args),
+                     static_copies=args.static_copies, epochs=args.epochs, batch_size=args.batch_size,
+                     optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, one_cycle=args.one_cycle,
+                     lr_find=args.lr_find, freeze_epochs=args.freeze_epochs, class_weight=args.class_weight,
+                     patience=args.patience, seed=args.seed)
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        raise CLIError("--epochs and --batch-size must be >= 1")
-    out = Path(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
-    print_options(args, parser)
-
-    # ---- data and split (before TensorFlow is imported: bad input fails fast) ----
-    real, skipped, description = load_real_samples(args)
-    for reason in skipped[:5]:
-        print(f"skipped: {reason}", file=sys.stderr)
-    if len(skipped) > 5:
-        print(f"skipped: ... and {len(skipped) - 5} more", file=sys.stderr)
-    synthetic = read_synthetic(args.manifest, args.label_column)
+def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, list[str]]:
+    """``(split, classes, data description, skipped reasons)``: the real images (the data flags, or the images of
+    ``--split-file``) split as the flags say, the manifests' images added to training under the group rule."""
+    if args.split_file:
+        base = read_split_file(args.split_file)
+        real = [s for part in base.parts().values() for s in part]
+        skipped, description = [], f"split file {Path(args.split_file).resolve()}"
+        if args.classes:
+            real = [s for s in real if s.label in args.classes]
+    else:
+        real, skipped, description = load_real_samples(args)
+    synthetic, bad = read_synthetic(args.manifest, args.label_column)
+    skipped += bad
     classes = ordered_classes(real, args.classes)
     if len(classes) < 2:
         raise CLIError(f"need at least two classes, found {classes} in {description}")
     synthetic = [s for s in synthetic if s.label in classes]
     print(f"data: {description}: {len(real)} real images {class_counts(real)}, {len(synthetic)} synthetic")
-    split = _split(args, real + synthetic)
-    if args.static_copies:
-        from .augment import static_augment
-        split.train += static_augment([s for s in split.train if not s.synthetic], out / "static",
-                                      copies=args.static_copies, seed=args.seed)
-    print(f"split ({args.split}): train {len(split.train)} {class_counts(split.train)}, val {len(split.val)}, "
-          f"test {len(split.test)}; {len(split.dropped)} synthetic dropped (their source/style is held out)")
-    if not split.train:
-        raise CLIError("the training set is empty")
-    out.mkdir(parents=True, exist_ok=True)
-    write_split(out / "split.csv", {"train": split.train, "val": split.val, "test": split.test})
-    (out / "history.csv").unlink(missing_ok=True)  # CSVLogger appends (freeze-then-unfreeze phases)
-
-    # ---- TensorFlow from here on ----
-    import warnings
-    warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True. was passed).*")
-    import numpy as np
-
-    from .metrics import compute_metrics
-    from .models import build_model
-    from .pipeline import dataset_arrays, make_dataset, scan_samples
-    from .report import read_history_csv, write_report
-    from .training import (class_weights, compile_model, fine_tune, fit, lr_find, set_seeds)
-    from .augment import affine_augmentation
-
-    set_seeds(args.seed)
-    size = args.size or (256 if args.arch == "cho_vgg16" else 224)
-    cache = {"memory": True, "none": False}.get(args.cache, args.cache)
-    aug_cfg = _augment_config(args)
-    augment = affine_augmentation(aug_cfg, seed=args.seed) if aug_cfg and not aug_cfg.is_identity() else None
-
-    def dataset(samples, train: bool):
-        kept, flags, bad = scan_samples(samples)
-        for reason in bad:
-            print(f"skipped: {reason}", file=sys.stderr)
-        if not kept:
-            return None, []
-        ds = make_dataset(kept, classes, size, args.batch_size, args.resize_method, args.fit, shuffle=train,
-                          seed=args.seed, cache=cache, augment=augment if train else None, safe_flags=flags)
-        return ds, kept
-
-    train_ds, train_kept = dataset(split.train, True)
-    val_ds, _ = dataset(split.val, False) if split.val else (None, [])
-    test_samples = split.test or split.val
-    test_ds, test_kept = dataset(test_samples, False) if test_samples else (None, [])
-
-    model = build_model(args.arch, len(classes), size, args.dropout, args.weights, args.fc_units)
-    print(f"model: {model.name}, {model.count_params():,} parameters, weights: {model.weights_source}")
-    lr = args.lr if args.lr is not None else (0.005 if args.optimizer == "sgd" else 1e-3)
-    from .pipeline import encode_labels
-    train_labels = encode_labels(train_kept, classes)
-    cw = class_weights(train_labels, len(classes)) if args.class_weight == "balanced" else None
-    steps = int(np.ceil(len(train_kept) / args.batch_size))
-    save_run_options(out, args, parser, classes=classes, image_size=size, weights_source=model.weights_source,
-                     augmentation=aug_cfg.to_dict() if aug_cfg else None, data=description,
-                     split_sizes={"train": len(split.train), "val": len(split.val), "test": len(split.test)})
-
-    if args.lr_find:
-        compile_model(model, args.optimizer, 1e-7, args.momentum)
-        found = lr_find(model, train_ds, num_it=min(100, max(20, 5 * steps)))
-        found.plot(out / "lr_find.png")
-        print(f"lr_find: suggestion {found.suggestion}")
-        if args.lr is None and args.one_cycle and found.suggestion:
-            lr = found.suggestion
-    patience = args.patience or None
-    if args.freeze_epochs or args.one_cycle:
-        history = fine_tune(model, train_ds, val_ds, out, args.freeze_epochs,
-                            args.epochs - args.freeze_epochs if args.freeze_epochs else args.epochs, lr, steps,
-                            args.optimizer, patience, cw, verbose=2 if args.quiet else "auto")
+    if args.split_file:
+        keep = set(classes)
+        base = Split(*([s for s in part if s.label in keep] for part in (base.train, base.val, base.test)),
+                     pool=[s for s in base.pool if s.label in keep])
+        split = with_synthetic(base, synthetic)
     else:
-        compile_model(model, args.optimizer, lr, args.momentum)
-        history = fit(model, train_ds, val_ds, args.epochs, out, patience, cw, args.tensorboard,
-                      verbose=2 if args.quiet else "auto")
-    model.save(out / "model.keras")
+        split = make_split(real + synthetic, args.split, args.seed, args.fractions, args.n_per_class, args.folds,
+                           args.fold, args.val_fraction)
+    if args.synthetic_only:
+        split = training_on_synthetic_only(split)
+    return split, classes, description, skipped
 
-    if test_ds is None:
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    spec = spec_from_args(args)
+    out = Path(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    print_options(vars(args), {k: parser.get_default(k) for k in vars(args)})
+    split, classes, description, skipped = split_from_args(args)  # before TensorFlow: bad input fails fast
+    report_skipped(skipped)
+    print(f"split ({'split file' if args.split_file else args.split}"
+          f"{', synthetic only' if args.synthetic_only else ''}): {split.summary()}")
+    result = train_and_evaluate(
+        spec, split, classes, out, overwrite=args.overwrite, cache=args.cache, tensorboard=args.tensorboard,
+        verbose=2 if args.quiet else "auto",
+        record={"data": description, "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+                "options": vars(args), "skipped_inputs": skipped})
+    if result.cached:
+        print(f"{out} already holds this run (same data, split and settings): nothing to do")
+    if result.metrics is None:
         print("no validation/test images: no report")
         return 0
-    x, y = dataset_arrays(test_ds)
-    probs = model.predict(x, batch_size=args.batch_size, verbose=0)
-    pos = positive_index(classes)
-    metrics = compute_metrics(y, probs, classes, pos)
-    part = "test" if split.test else "val"
-    files = write_report(out, metrics, y, probs, read_history_csv(out / "history.csv") or history,
-                         options=vars(args), title=f"{args.arch} on {part} ({len(y)} images)", positive=pos)
-    auc = metrics["auc"]
-    print(f"{part}: accuracy {metrics['accuracy']:.3f}, balanced accuracy {metrics['balanced_accuracy']:.3f}, "
-          f"AUC {'n/a' if auc is None else f'{auc:.3f}'} ({metrics['auc_kind']})")
-    print(f"report: {files['md']}")
+    m = result.metrics
+    auc = m["auc"]
+    print(f"{result.part}: accuracy {m['accuracy']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}, "
+          f"AUC {'n/a' if auc is None else f'{auc:.3f}'} ({m['auc_kind']})")
+    print(f"report: {out / 'report.md'}")
     return 0
 
 

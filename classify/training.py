@@ -184,9 +184,9 @@ class LRFinderResult:
         ax.set_ylabel("loss")
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return Path(path)
+        from .files import save_figure
+
+        return save_figure(fig, path)
 
 
 def lr_find_schedule(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
@@ -250,9 +250,9 @@ def lr_find(model: keras.Model, dataset: tf.data.Dataset, start_lr: float = 1e-7
 
 
 def standard_callbacks(out_dir: str | os.PathLike, patience: int | None = 10, monitor: str = "val_loss",
-                       tensorboard: bool = False, checkpoint: bool = True) -> list[keras.callbacks.Callback]:
-    """EarlyStopping(restore_best_weights) on ``monitor`` (Mikołajczyk §IV.D "early stopping"), ModelCheckpoint of
-    the best epoch to ``OUT/best.keras``, CSVLogger to ``OUT/history.csv`` (appending), TensorBoard to
+                       tensorboard: bool = False) -> list[keras.callbacks.Callback]:
+    """EarlyStopping(restore_best_weights) on ``monitor`` (Mikołajczyk §IV.D "early stopping": the model that
+    leaves ``fit`` holds the best epoch's weights), CSVLogger to ``OUT/history.csv`` (appending), TensorBoard to
     ``OUT/tensorboard`` when asked."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -260,8 +260,6 @@ def standard_callbacks(out_dir: str | os.PathLike, patience: int | None = 10, mo
     if patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,
                                                  verbose=1))
-    if checkpoint:
-        cbs.append(keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor, save_best_only=True))
     if tensorboard:
         cbs.append(keras.callbacks.TensorBoard(str(out / "tensorboard")))
     return cbs

@@ -5,6 +5,7 @@ overridden with :func:`dataclasses.replace` or :meth:`NSTConfig.override`.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,3 +129,46 @@ class NSTConfig:
         """``{field: (self value, other value)}`` for every setting that differs (``sources`` ignored)."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+
+# ---------------------------------------------------------------------------------------- command-line flags
+def _pyramid(text: str) -> tuple[int, int]:
+    try:
+        side, steps = text.split(":")
+        return int(side), int(steps)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"pyramid levels are SIDE:STEPS such as 112:60, got {text!r}") from None
+
+
+#: The NSTConfig fields a command line may set, and how: the one place that turns a field into a flag
+#: (``--content-weight`` for ``content_weight``). Unset flags keep the preset's value.
+CONFIG_FLAGS: dict[str, dict[str, Any]] = {
+    "backbone": dict(choices=("vgg16", "vgg19"), help="VGG feature extractor"),
+    "weights": dict(help="auto | imagenet | hed | FILE | random (tests only)"),
+    "size": dict(type=int, help="image side in px"),
+    "steps": dict(type=int, help="optimisation steps (L-BFGS: loss evaluations)"),
+    "optimizer": dict(choices=("adam", "lbfgs")),
+    "content_weight": dict(type=float, help="α"),
+    "style_weight": dict(type=float, help="β"),
+    "tv_weight": dict(type=float, help="γ, total variation"),
+    "style_scale": dict(type=float, help="rescale style images by this factor (Shinde)"),
+    "init": dict(choices=("content", "noise", "style"), help="the image the optimisation starts from"),
+    "precision": dict(choices=("float32", "bfloat16", "float16", "auto")),
+    "jit_compile": dict(action="store_true", default=None, help="XLA-compile the Adam step", aliases=("--xla",)),
+    "preserve_color": dict(action="store_true", default=None, help="keep the content image's colours"),
+    "pyramid": dict(nargs="+", type=_pyramid, metavar="SIDE:STEPS",
+                    help="coarse-to-fine levels before the full size, e.g. 112:60 (faster convergence)"),
+}
+
+
+def add_config_arguments(group) -> None:
+    """Add one flag per :data:`CONFIG_FLAGS` field to an argparse parser or group (default: the preset's)."""
+    for name, kwargs in CONFIG_FLAGS.items():
+        kwargs = dict(kwargs)
+        aliases = kwargs.pop("aliases", ())
+        group.add_argument("--" + name.replace("_", "-"), *aliases, dest=name, **kwargs)
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``{field: value}`` for every :data:`CONFIG_FLAGS` flag that was given (for :meth:`NSTConfig.override`)."""
+    return {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name, None) is not None}

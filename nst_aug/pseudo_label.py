@@ -15,17 +15,20 @@ K > 2 classes (the paper does not say how; ours): a greedy balanced assignment. 
 descending probability and an image takes the first class whose quota is not yet full. For K = 2 it equals the
 median rule. The score recorded is the probability of the label given.
 
-:func:`write_pseudo_manifest` copies a generator manifest to a new file next to it (default
-``manifest-pseudo.csv``) with two new columns ``pseudo_score`` and ``pseudo_label``, written to a temporary
-file and renamed (atomic: a reader sees the old file or the complete new one). Rows not labelled (e.g. images a
-cross-validation fold may not use because of leakage) keep both columns empty.
+:func:`pseudo_label_manifest` scores a manifest's images with a saved ``classify`` model (:mod:`classify.scoring`:
+the model's own size, resize method and class order) and writes a copy of the manifest next to it (default
+``manifest-pseudo.csv``) with two new columns ``pseudo_score`` and ``pseudo_label``, atomically (a reader sees
+the old file or the complete new one). Rows not labelled keep both columns empty: images the manifest cannot
+vouch for (outside its folder, missing), images that cannot be decoded, and — with ``split_file`` — images made
+from a real image outside the given parts of that split (a fold's validation or test images: the labeller must
+not label what the fold may not train on).
 
-CLI: ``python -m nst_aug.pseudo_label --manifest OUT --model labeller.keras --classes NV MEL --size 224``.
+CLI: ``python -m nst_aug.pseudo_label --manifest OUT --model labeller.keras [--split-file S --part train]``.
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import os
 import sys
 from pathlib import Path
@@ -33,7 +36,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from classify.manifest import MANIFEST_NAME, read_manifest_rows
+from classify.manifest import MANIFEST_NAME, manifest_columns, read_manifest_rows, write_manifest
 
 PSEUDO_COLUMNS = ("pseudo_score", "pseudo_label")
 PSEUDO_MANIFEST_NAME = "manifest-pseudo.csv"
@@ -109,82 +112,84 @@ def write_pseudo_manifest(manifest: str | os.PathLike, labels: Mapping[str, tupl
     rows = read_manifest_rows(src)
     if not rows:
         raise ValueError(f"{src}: no manifest rows to label")
-    with open(src, newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f))
-    columns = [c for c in header if c not in PSEUDO_COLUMNS] + list(PSEUDO_COLUMNS)
-    target = src.parent / name
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            score, label = labels.get(row["output"], (None, ""))
-            row = dict(row, pseudo_score="" if score is None else f"{float(score):.6f}", pseudo_label=label)
-            writer.writerow(row)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    return target
+    columns = [c for c in manifest_columns(src) if c not in PSEUDO_COLUMNS] + list(PSEUDO_COLUMNS)
+    out_rows = []
+    for row in rows:
+        score, label = labels.get(row["output"], (None, ""))
+        out_rows.append(dict(row, pseudo_score="" if score is None else f"{float(score):.6f}", pseudo_label=label))
+    return write_manifest(src.parent / name, out_rows, columns)
 
 
-def predict_probs(model, paths: Sequence[str], image_size: int, class_names: Sequence[str],
-                  batch_size: int = 32) -> np.ndarray:
-    """Class probabilities (N, K) of ``model`` for the images at ``paths`` (decoded by :mod:`classify.pipeline`).
+def pseudo_label_manifest(manifest: str | os.PathLike, classifier, positive: int | None = None,
+                          split_file: str | os.PathLike | None = None, parts: Sequence[str] = ("train",),
+                          name: str = PSEUDO_MANIFEST_NAME, batch_size: int = 32, progress: bool = True) -> dict:
+    """Label the manifest's images with ``classifier`` (a :class:`classify.scoring.Classifier`) and write the
+    pseudo-labelled manifest ``name`` next to it (module docstring for which rows are labelled).
 
-    Every path must decode (a synthetic image that cannot be read is an error, not a silent skip)."""
-    from classify.data import Sample
-    from classify.pipeline import dataset_arrays, make_dataset, scan_samples
+    ``positive``: binary tasks, the index of the positive class (default: MEL when present, else the second).
+    Returns a summary: file, number labelled, threshold, class counts, what was left out and why.
+    """
+    from classify.data import read_manifest
+    from classify.metrics import positive_index
+    from classify.scoring import predict
 
-    samples = [Sample(str(p), class_names[0]) for p in paths]
-    kept, flags, skipped = scan_samples(samples)
-    if skipped:
-        raise ValueError(f"cannot read {len(skipped)} image(s) to pseudo-label: {skipped[0]}")
-    ds = make_dataset(kept, class_names, image_size, batch_size, shuffle=False, cache=False, safe_flags=flags)
-    x, _ = dataset_arrays(ds)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=float)
-
-
-def pseudo_label_manifest(manifest: str | os.PathLike, model, class_names: Sequence[str], image_size: int,
-                          positive: int = 1, outputs: Sequence[str] | None = None,
-                          name: str = PSEUDO_MANIFEST_NAME, batch_size: int = 32) -> dict:
-    """Label the manifest's images (all, or only the rows whose ``output`` is in ``outputs``) with ``model`` and
-    write the pseudo-labelled manifest ``name`` next to it. Returns a summary: file, threshold, class counts."""
     src = Path(manifest)
     src = src / MANIFEST_NAME if src.is_dir() else src
-    rows = read_manifest_rows(src)
-    wanted = None if outputs is None else set(outputs)
-    rows = [r for r in rows if wanted is None or r["output"] in wanted]
-    if not rows:
-        raise ValueError(f"{src}: no rows to pseudo-label")
-    paths = [str((src.parent / r["output"]).resolve()) for r in rows]
-    probs = predict_probs(model, paths, image_size, class_names, batch_size)
-    labels, scores, threshold = pseudo_labels(probs, class_names, positive)
-    target = write_pseudo_manifest(src, {r["output"]: (s, lab) for r, s, lab in zip(rows, scores, labels)}, name)
-    counts = {c: labels.count(c) for c in class_names}
-    return {"manifest": str(target), "n": len(rows), "threshold": threshold, "counts": counts,
-            "positive": class_names[positive] if len(class_names) == 2 else None}
+    classes = list(classifier.info.classes)
+    positive = positive_index(classes) if positive is None else positive
+    samples, skipped = read_manifest(src)
+    note = None
+    if split_file is not None:
+        from classify.splits import select_parts
+
+        total = len(samples)
+        samples, note = select_parts(samples, split_file, parts)
+        dropped = total - len(samples)
+    else:
+        dropped = 0
+    if not samples:
+        raise ValueError(f"{src}: no rows to pseudo-label" + (f" ({note})" if note else ""))
+    prediction = predict(classifier, samples, batch_size, progress=progress, desc="pseudo-labelling")
+    base = src.resolve().parent
+    outputs = [os.path.relpath(s.path, base) for s in prediction.samples]
+    labels, scores, threshold = pseudo_labels(prediction.probs, classes, positive)
+    target = write_pseudo_manifest(src, {o: (s, lab) for o, s, lab in zip(outputs, scores, labels)}, name)
+    counts = {c: labels.count(c) for c in classes}
+    return {"manifest": str(target), "n": len(outputs), "threshold": threshold, "counts": counts,
+            "positive": classes[positive] if len(classes) == 2 else None, "dropped": dropped,
+            "split": note, "skipped": skipped + prediction.skipped}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nst_aug.pseudo_label", description=__doc__.split("\n")[0])
     p.add_argument("--manifest", required=True, help="generator manifest (file or OUT folder)")
-    p.add_argument("--model", required=True, help="a saved Keras classifier (.keras) trained on the real data")
-    p.add_argument("--classes", nargs="+", required=True, help="class names in the model's output order")
-    p.add_argument("--positive", default=None, help="binary: the positive class (default: the second)")
-    p.add_argument("--size", type=int, default=224, help="the model's input side in px")
+    p.add_argument("--model", required=True, help="a saved classify model (.keras) trained on the real data")
+    p.add_argument("--classes", nargs="+", help="the model's class order (only for a model that records none; "
+                                                 "refused when it contradicts the record)")
+    p.add_argument("--positive", default=None, help="binary: the positive class (default: MEL, else the second)")
+    p.add_argument("--split-file", help="a classify split.csv: label only images made from real images of --part")
+    p.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
+                   help="split parts the labelled images may come from (with --split-file; default train)")
     p.add_argument("--name", default=PSEUDO_MANIFEST_NAME, help="file name of the labelled manifest")
+    p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
-    if args.positive is not None and args.positive not in args.classes:
-        print(f"error: --positive {args.positive} is not among --classes {args.classes}", file=sys.stderr)
+    try:
+        from classify.scoring import load_classifier
+
+        classifier = load_classifier(args.model, args.classes)
+        classes = list(classifier.info.classes)
+        if args.positive is not None and args.positive not in classes:
+            raise ValueError(f"--positive {args.positive} is not among the model's classes {classes}")
+        pos = classes.index(args.positive) if args.positive else None
+        summary = pseudo_label_manifest(args.manifest, classifier, pos, args.split_file, args.part, args.name,
+                                        args.batch_size)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    import json
-
-    from classify.models import load_classifier
-
-    model = load_classifier(args.model)
-    pos = args.classes.index(args.positive) if args.positive else 1
-    summary = pseudo_label_manifest(args.manifest, model, args.classes, args.size, pos, name=args.name)
-    print(json.dumps(summary, indent=2))
+    for reason in summary["skipped"][:5]:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(json.dumps({k: v for k, v in summary.items() if k != "skipped"} | {"skipped": len(summary["skipped"])},
+                     indent=2))
     return 0
 
 

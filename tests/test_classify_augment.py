@@ -112,9 +112,9 @@ def test_static_augment_is_deterministic_with_manifest(tmp_path):
     for x, y in zip(a, b):
         np.testing.assert_array_equal(load_image(x.path), load_image(y.path))
     assert not np.array_equal(load_image(a[0].path), load_image(c[0].path))
-    assert [s.path for s in read_manifest(tmp_path / "a")] == [s.path for s in a]
+    assert [s.path for s in read_manifest(tmp_path / "a")[0]] == [s.path for s in a]
     assert static_augment(samples[:3], tmp_path / "a", copies=2, seed=5) == a  # resumable, no duplicate rows
-    assert len(read_manifest(tmp_path / "a")) == 6
+    assert len(read_manifest(tmp_path / "a")[0]) == 6
 
 
 # ------------------------------------------------------------------------------------------------ pipeline

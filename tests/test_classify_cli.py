@@ -44,7 +44,7 @@ def test_train_static_augmentation_and_kfold(tmp_path, capsys):
     (["--data", "/nonexistent/folder"], "not found"),
     (["--classes", "XX"], "unknown class"),
     (["--split", "per-class", "--n-per-class", "10"], "need more than 10"),
-    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "0"], "epochs must be >= 1"),
 ])
 def test_train_bad_input_one_line_errors(args, message, capsys):
     from classify import train

@@ -81,15 +81,46 @@ def test_manifest_and_groups(tmp_path):
     real = tmp_path / "real.jpg"
     Image.new("RGB", (40, 40)).save(real)
     out = tmp_path / "gen"
-    with ManifestWriter(out) as w:
+    for name in ("1.png", "2.png", "3.png"):
+        (out / "a").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40, 40)).save(out / "a" / name)
+    with open(tmp_path / "gan_training.csv", "w") as f:
+        f.write(f"path,label\n{real},NV\n")
+    with ManifestWriter(out, extra_columns=("depends_on",)) as w:
         w.write({"output": "a/1.png", "source": str(real), "style": "../style.jpg", "label": "MEL", "method": "nst"})
         w.write({"output": "a/2.png", "source": "", "style": "", "label": "", "method": "dcgan"})
-    samples = read_manifest(out)
+        w.write({"output": "a/3.png", "label": "NV", "method": "dcgan", "depends_on": "../gan_training.csv"})
+    samples, skipped = read_manifest(out)
+    assert skipped == []
     assert samples[0].path == str((out / "a" / "1.png").resolve())
     assert samples[0].style == str((tmp_path / "style.jpg").resolve())
     assert samples[0].groups == (group_key(real), group_key(tmp_path / "style.jpg"))
     assert samples[1].groups == () and samples[1].label == ""
+    # a GAN image depends on every real image its generator was trained on
+    assert samples[2].groups == (group_key(real),)
     assert Sample(str(real), "NV").groups == (group_key(real),)
-    assert read_manifest(out / "manifest.csv") == samples
+    assert read_manifest(out / "manifest.csv")[0] == samples
     with pytest.raises(ValueError, match="pseudo"):
         read_manifest(out, label_column="pseudo")
+
+
+def test_manifest_rows_must_name_images_inside_their_folder(tmp_path):
+    """A row pointing outside the manifest's folder (or at an absolute path, or at nothing) is dropped with a
+    one-line reason: a manifest cannot smuggle a real image (say, a test image) into training."""
+    real = tmp_path / "data" / "test_image.jpg"
+    real.parent.mkdir()
+    Image.new("RGB", (40, 40)).save(real)
+    out = tmp_path / "gen"
+    (out / "ok").mkdir(parents=True)
+    Image.new("RGB", (40, 40)).save(out / "ok" / "x.png")
+    with ManifestWriter(out) as w:
+        w.write({"output": "ok/x.png", "label": "MEL"})
+        w.write({"output": "../data/test_image.jpg", "label": "MEL"})
+        w.write({"output": str(real), "label": "MEL"})
+        w.write({"output": "ok/never_written.png", "label": "MEL"})
+    samples, skipped = read_manifest(out)
+    assert [s.path for s in samples] == [str((out / "ok" / "x.png").resolve())]
+    assert len(skipped) == 3
+    assert "outside the manifest folder" in skipped[0] and "absolute path" in skipped[1]
+    assert "image file missing" in skipped[2]
+    assert all("\n" not in reason for reason in skipped)

@@ -38,9 +38,11 @@ def test_documented_counts_match_hand_counts():
     assert PARAM_COUNTS["cho_vgg16"] == convs + 4608 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 2 + 2
     bn = 4 * (32 + 64 + 128)  # gamma, beta, moving mean, moving variance
     assert PARAM_COUNTS["small_cnn"] == (27 + 1) * 32 + (9 * 32 + 1) * 64 + (9 * 64 + 1) * 128 + bn + 128 * 2 + 2
+    assert PARAM_COUNTS["vgg16_logreg"] == _conv_params(VGG_CONFIGS["vgg16"]) + 512 * 2 + 2  # frozen base + linear
 
 
-@pytest.mark.parametrize("arch", ["small_cnn", "vgg9", "vgg11", "vgg16", "cho_vgg16", "densenet121", "resnet50"])
+@pytest.mark.parametrize("arch", ["small_cnn", "vgg9", "vgg11", "vgg16", "cho_vgg16", "densenet121", "resnet50",
+                                  "vgg16_logreg"])
 def test_builds_with_documented_parameter_count(arch):
     model = build_model(arch, 2, weights="random")
     assert model.count_params() == PARAM_COUNTS[arch]
@@ -83,7 +85,7 @@ def test_applications_train_a_step(arch):
 def test_imagenet_unavailable_notice_and_freeze(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no cached weights here
     import classify.models as m
-    monkeypatch.setattr(m, "_keras_cache_dir", lambda: tmp_path / "models")
+    monkeypatch.setattr(m, "keras_cache_dir", lambda: tmp_path / "models")
     model = build_model("resnet50", 2, input_size=32, weights="imagenet")
     if model.weights_source.startswith("random"):
         assert "NOTICE" in capsys.readouterr().out and "RANDOM" in model.weights_source.upper()
@@ -104,7 +106,7 @@ def test_weight_download_gives_up_on_a_silent_server(tmp_path):
     """A proxy that accepts the connection and never answers must not hang a run (Keras' get_file has no timeout)."""
     import keras
 
-    from classify.models import download_timeout
+    from classify.weights import download_timeout
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -55,7 +55,13 @@ def _synthetic_manifest(tmp_path, real: list[Sample]) -> list[Sample]:
             w.write({"output": f"nst/{i}.png", "source": s.path, "style": b[i % len(b)].path, "label": "B",
                      "method": "nst"})
         w.write({"output": "gan/0.png", "label": "A", "method": "dcgan"})
-    return read_manifest(out)
+    for folder, names in (("nst", [f"{i}.png" for i in range(len(real) - len(b))]), ("gan", ["0.png"])):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (out / folder / name).write_bytes(b"")  # the rule looks at paths only; readers want the file to exist
+    samples, skipped = read_manifest(out)
+    assert not skipped
+    return samples
 
 
 def test_group_rule_kfold_on_a_synthetic_manifest(tmp_path):

@@ -13,10 +13,9 @@ from classify.images import load_square
 from nst_aug.config import NSTConfig
 from nst_aug.presets import get_preset
 from nst_aug.transfer import StyleTransfer
-from nst_aug.vgg import (
-    CONV_LAYERS, KERAS_WEIGHT_FILES, FeatureExtractor, WeightsUnavailableError, _keras_cache_file,
-    hed_weights_path,
-)
+from classify.weights import (KERAS_WEIGHT_FILES, WeightsUnavailableError, _keras_cache_file,
+                              hed_weights_path)
+from nst_aug.vgg import CONV_LAYERS, FeatureExtractor
 
 SHALLOW = ("block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1")
 

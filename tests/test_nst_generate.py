@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from classify.images import load_image
-from nst_aug.generate import main, make_pairs, shard
+from nst_aug.generate import main
+from nst_aug.job import make_pairs, shard
 
 FAST = ["--weights", "random", "--size", "32", "--steps", "3", "--format", "png"]
 

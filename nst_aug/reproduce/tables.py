@@ -2,23 +2,26 @@
 
 Mikołajczyk Table I: AUC (MEL vs NV) per architecture × fold, "without" and "with" the synthetic training set,
 AVER = the mean over folds, ± the sample standard deviation (ddof = 1). Per architecture, the difference
-d_f = AUC_with,f − AUC_without,f is tested across the folds f with a paired t-test
-(``scipy.stats.ttest_rel``: t = mean(d) / (sd(d)/√k), k − 1 degrees of freedom) and given a percentile bootstrap
-95 % CI of mean(d) (resampling the k folds with replacement, ``n_boot`` times, seeded). The paper's own Table I
-(§V) is printed beside ours; the paper's "2.68 %" is the difference of the grand mean AUCs in AUC points
-(0.8545 − 0.8278 = 0.0268).
+d_f = AUC_with,f − AUC_without,f across the folds f gets a paired t-test and a percentile bootstrap 95 % CI of
+mean(d) (:func:`classify.stats.paired_stats`). The paper's own Table I (§V) is printed beside ours; the paper's
+"2.68 %" is the difference of the grand mean AUCs in AUC points (0.8545 − 0.8278 = 0.0268).
 
 Gauld: per-class precision and recall (Gauld, Equations 6–7) for the 8 networks × subsets.
+
+Results are :class:`classify.experiment.RunResult` values; tables and statistics are :mod:`classify.tables` and
+:mod:`classify.stats`, files are written atomically.
 """
 from __future__ import annotations
 
-import csv
-import math
-import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from classify.files import save_figure, write_csv
+from classify.stats import mean_std, paired_stats
+from classify.tables import fmt as _f
+from classify.tables import report_header, write_markdown
 
 #: Mikołajczyk & Grochowski, Table I (folds 0–4, AVER), copied from the paper text (../papers/000, §V).
 PAPER_TABLE_I: dict[str, dict[str, tuple[float, ...]]] = {
@@ -40,44 +43,8 @@ ARCH_NAMES = {"vgg9": "VGG9", "vgg11": "VGG11", "vgg16": "VGG16", "densenet121":
 SETTING_NAMES = {"without": "Without Data Augmentation", "with": "With Data Augmentation (NST)"}
 
 
-def _f(v, digits: int = 3) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def paired_stats(with_values: Sequence[float], without_values: Sequence[float], n_boot: int = 10000,
-                 seed: int = 0, confidence: float = 0.95) -> dict:
-    """Paired comparison across folds: mean difference, paired t-test, percentile bootstrap CI (module docstring).
-
-    ``t``/``p`` are NaN with fewer than 2 pairs or zero spread of the differences; the CI is NaN with no pairs.
-    """
-    from scipy import stats
-
-    a = np.asarray(with_values, dtype=float)
-    b = np.asarray(without_values, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"need paired values, got {a.shape} and {b.shape}")
-    d = a - b
-    n = int(d.size)
-    out = {"n": n, "mean_with": float(a.mean()) if n else math.nan,
-           "mean_without": float(b.mean()) if n else math.nan,
-           "diff": float(d.mean()) if n else math.nan, "t": math.nan, "p": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan}
-    if n >= 2 and np.ptp(d) > 1e-12:  # constant differences (up to rounding): t undefined
-        res = stats.ttest_rel(a, b)
-        out["t"], out["p"] = float(res.statistic), float(res.pvalue)
-    if n >= 1:
-        rng = np.random.default_rng(seed)
-        means = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-        alpha = (1.0 - confidence) / 2.0
-        out["ci_low"], out["ci_high"] = (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
-    return out
-
-
 def _header(title: str, profile, extra: Sequence[str] = ()) -> list[str]:
-    lines = [f"# {title}", "", f"Profile **{profile.name}**. Where this run departs from the paper:", ""]
-    lines += [f"- {d}" for d in profile.departures] or ["- nowhere (paper settings)"]
-    lines += list(extra)
-    return lines + [""]
+    return report_header(title, profile.name, profile.departures, extra)
 
 
 # ------------------------------------------------------------------------------------------------ Mikołajczyk
@@ -87,18 +54,13 @@ def mikolajczyk_rows(results: Mapping[tuple[str, str, int], dict], archs: Sequen
     rows = []
     for setting in ("without", "with"):
         for arch in archs:
-            vals = []
-            for i in range(k):
-                r = results.get((arch, setting, i))
-                vals.append(None if r is None else r["metrics"]["auc"])
-            got = [v for v in vals if v is not None]
-            rows.append({"setting": setting, "arch": arch, "folds": vals,
-                         "mean": float(np.mean(got)) if got else None,
-                         "std": float(np.std(got, ddof=1)) if len(got) > 1 else None})
+            vals = [None if (r := results.get((arch, setting, i))) is None else r.auc for i in range(k)]
+            mean, std = mean_std(vals)
+            rows.append({"setting": setting, "arch": arch, "folds": vals, "mean": mean, "std": std})
     return rows
 
 
-def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int], dict], k: int,
+def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int], "RunResult"], k: int,
                       pseudo: Mapping[int, dict] | None = None) -> dict[str, Path]:
     """``table1.md``, ``table1.csv`` (ours and the paper's rows), ``stats.csv`` and ``fig4.png`` in ``out``."""
     out = Path(out)
@@ -107,10 +69,9 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
     by = {(r["setting"], r["arch"]): r for r in rows}
     stats_rows = []
     for arch in archs:
-        pairs = [(results[(arch, "with", i)]["metrics"]["auc"], results[(arch, "without", i)]["metrics"]["auc"])
+        pairs = [(results[(arch, "with", i)].auc, results[(arch, "without", i)].auc)
                  for i in range(k) if (arch, "with", i) in results and (arch, "without", i) in results
-                 and results[(arch, "with", i)]["metrics"]["auc"] is not None
-                 and results[(arch, "without", i)]["metrics"]["auc"] is not None]
+                 and results[(arch, "with", i)].auc is not None and results[(arch, "without", i)].auc is not None]
         s = paired_stats([p[0] for p in pairs], [p[1] for p in pairs], profile.bootstrap, profile.seed)
         paper = PAPER_TABLE_I["with"].get(arch, (None,) * 6)[5], PAPER_TABLE_I["without"].get(arch, (None,) * 6)[5]
         s.update(arch=arch, paper_with=paper[0], paper_without=paper[1],
@@ -118,30 +79,18 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
         stats_rows.append(s)
 
     # ---- CSV: ours and the paper's rows
-    csv_path = out / "table1.csv"
-    tmp = out / ".table1.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["source", "setting", "architecture", *[f"fold_{i}" for i in range(k)], "aver", "std"])
-        for r in rows:
-            w.writerow(["ours", r["setting"], ARCH_NAMES.get(r["arch"], r["arch"]),
-                        *["" if v is None else f"{v:.4f}" for v in r["folds"]],
-                        "" if r["mean"] is None else f"{r['mean']:.4f}", "" if r["std"] is None else f"{r['std']:.4f}"])
-        for setting in ("without", "with"):
-            for arch, vals in PAPER_TABLE_I[setting].items():
-                w.writerow(["paper", setting, ARCH_NAMES[arch], *[f"{v:.3f}" for v in vals[:5]]
-                            + [""] * (k - 5), f"{vals[5]:.3f}", f"{np.std(vals[:5], ddof=1):.4f}"])
-    os.replace(tmp, csv_path)
-    stats_path = out / "stats.csv"
-    tmp = out / ".stats.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        keys = ["arch", "n", "mean_without", "mean_with", "diff", "t", "p", "ci_low", "ci_high",
-                "paper_without", "paper_with", "paper_diff"]
-        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        for s in stats_rows:
-            w.writerow({key: ("" if s.get(key) is None else s.get(key)) for key in keys})
-    os.replace(tmp, stats_path)
+    def four(v):
+        return "" if v is None else f"{v:.4f}"
+
+    csv_rows = [["ours", r["setting"], ARCH_NAMES.get(r["arch"], r["arch"]), *map(four, r["folds"]),
+                 four(r["mean"]), four(r["std"])] for r in rows]
+    csv_rows += [["paper", setting, ARCH_NAMES[arch], *[f"{v:.3f}" for v in vals[:5]] + [""] * (k - 5),
+                  f"{vals[5]:.3f}", f"{np.std(vals[:5], ddof=1):.4f}"]
+                 for setting in ("without", "with") for arch, vals in PAPER_TABLE_I[setting].items()]
+    csv_path = write_csv(out / "table1.csv", ["source", "setting", "architecture",
+                                              *[f"fold_{i}" for i in range(k)], "aver", "std"], csv_rows)
+    stats_path = write_csv(out / "stats.csv", ["arch", "n", "mean_without", "mean_with", "diff", "t", "p", "ci_low",
+                                               "ci_high", "paper_without", "paper_with", "paper_diff"], stats_rows)
 
     # ---- markdown
     n_done = sum(1 for r in rows for v in r["folds"] if v is not None)
@@ -151,10 +100,10 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
         extra.append(f"- **incomplete: {n_done} of {n_total} networks finished** (– = not yet trained)")
     if results:
         any_r = next(iter(results.values()))
-        n_test = sorted({r["n_test"] for r in results.values()})
+        n_test = sorted({r.n_test for r in results.values()})
         extra.append(f"- test images per fold: {', '.join(map(str, n_test))}; classifier input "
-                     f"{any_r['size']} px")
-        n_syn = sorted({r["n_train"] for (a, s, i), r in results.items() if s == "with"})
+                     f"{any_r.size} px")
+        n_syn = sorted({r.n_train for (a, s, i), r in results.items() if s == "with"})
         if n_syn:
             extra.append(f"- synthetic (pseudo-labelled) training images per fold: {', '.join(map(str, n_syn))}")
     lines = _header("Mikołajczyk & Grochowski, Table I reproduced: AUC (MEL vs NV) per fold", profile, extra)
@@ -198,10 +147,7 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
                          f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} |")
     fig = plot_fig4(out / "fig4.png", rows, k)
     lines += ["", f"![Fig. 4]({fig.name})", ""]
-    md_path = out / "table1.md"
-    tmp = out / ".table1.md.tmp"
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, md_path)
+    md_path = write_markdown(out / "table1.md", lines)
     return {"markdown": md_path, "csv": csv_path, "stats": stats_path, "figure": fig}
 
 
@@ -224,25 +170,23 @@ def plot_fig4(path: Path, rows: Sequence[dict], k: int) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------- Gauld
 STYLE_ORDER = ("none", "light", "medium", "heavy")
 
 
-def gauld_long_rows(results: Mapping[tuple[int, str, bool], dict], classes: Sequence[str]) -> list[dict]:
+def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str]) -> list[dict]:
     """One row per (subset, style, static, class) with precision, recall, support."""
     rows = []
     for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
             kv[0][0], STYLE_ORDER.index(kv[0][1]) if kv[0][1] in STYLE_ORDER else 9, kv[0][2])):
         for c in classes:
-            m = r["metrics"]["per_class"][c]
+            m = r.metrics["per_class"][c]
             rows.append({"subset": subset, "style": style, "static": static, "class": c,
                          "precision": m["precision"], "recall": m["recall"], "support": m["support"],
-                         "accuracy": r["metrics"]["accuracy"], "n_train": r["n_train"]})
+                         "accuracy": r.metrics["accuracy"], "n_train": r.n_train})
     return rows
 
 
@@ -277,38 +221,32 @@ def recall_trend(rows: Sequence[dict], strengths: Sequence[str]) -> tuple[str, d
     return f"Does recall rise with style strength? **{answer}**: " + "; ".join(parts) + ".", means
 
 
-def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], dict], classes: Sequence[str],
+def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
                 n_expected: int) -> dict[str, Path]:
     """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``."""
     out = Path(out)
     rows = gauld_long_rows(results, classes)
-    csv_path = out / "gauld_table.csv"
-    tmp = out / ".gauld_table.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["subset", "style", "static", "class", "precision", "recall", "support",
-                                          "accuracy", "n_train"])
-        w.writeheader()
-        for r in rows:
-            w.writerow({**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
-                        "accuracy": f"{r['accuracy']:.4f}"})
-    os.replace(tmp, csv_path)
+    csv_path = write_csv(out / "gauld_table.csv", ["subset", "style", "static", "class", "precision", "recall",
+                                                   "support", "accuracy", "n_train"],
+                         [{**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
+                           "accuracy": f"{r['accuracy']:.4f}"} for r in rows])
     extra = []
     if len(results) < n_expected:
         extra.append(f"- **incomplete: {len(results)} of {n_expected} networks finished**")
     if results:
         r0 = next(iter(results.values()))
-        extra.append(f"- test images per subset: {sorted({r['n_test'] for r in results.values()})}; "
-                     f"classifier: {r0.get('classifier', '')}")
+        extra.append(f"- test images per subset: {sorted({r.n_test for r in results.values()})}; "
+                     f"classifier: logistic regression (C={profile.l2_c}) on {r0.weights_source} at {r0.size} px")
     lines = _header("Gauld: per-class precision and recall of the 8 networks", profile, extra)
     head = " | ".join(f"{c} P | {c} R" for c in classes)
     lines += [f"| subset | style transfer | static aug. | train images | {head} | accuracy |",
               "|---|---|---|---|" + "---|---|" * len(classes) + "---|"]
     for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
             kv[0][0], STYLE_ORDER.index(kv[0][1]), kv[0][2])):
-        pc = r["metrics"]["per_class"]
+        pc = r.metrics["per_class"]
         cells = " | ".join(f"{pc[c]['precision']:.3f} | {pc[c]['recall']:.3f}" for c in classes)
-        lines.append(f"| {subset} | {style} | {'with' if static else 'without'} | {r['n_train']} | {cells} | "
-                     f"{r['metrics']['accuracy']:.3f} |")
+        lines.append(f"| {subset} | {style} | {'with' if static else 'without'} | {r.n_train} | {cells} | "
+                     f"{r.metrics['accuracy']:.3f} |")
     # mean over subsets
     lines += ["", "Mean over subsets:", "", f"| style transfer | static aug. | {head} |",
               "|---|---|" + "---|---|" * len(classes)]
@@ -327,10 +265,7 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], dict
               "reading: recall rising with style strength would support NST as augmentation)."]
     fig = plot_gauld(out / "gauld_precision_recall.png", rows, classes)
     lines += ["", f"![precision and recall]({fig.name})", ""]
-    md_path = out / "gauld_table.md"
-    tmp = out / ".gauld_table.md.tmp"
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, md_path)
+    md_path = write_markdown(out / "gauld_table.md", lines)
     return {"markdown": md_path, "csv": csv_path, "figure": fig}
 
 
@@ -365,6 +300,4 @@ def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str]) -> Path
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

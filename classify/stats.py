@@ -1,0 +1,47 @@
+"""Statistics the paper tables report: paired comparisons across folds or subsets (scipy).
+
+For paired values ``a_f`` (with augmentation) and ``b_f`` (without) over ``k`` folds, ``d_f = a_f − b_f``:
+
+- the paired t-test ``t = mean(d) / (sd(d)/√k)`` with ``k − 1`` degrees of freedom (``scipy.stats.ttest_rel``);
+  undefined (NaN) with fewer than 2 pairs or differences of zero spread;
+- a percentile bootstrap CI of ``mean(d)`` (``scipy.stats.bootstrap``, ``method="percentile"``, the folds
+  resampled with replacement ``n_boot`` times from ``numpy.random.default_rng(seed)``); NaN with fewer than 2
+  pairs.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+
+def paired_stats(with_values: Sequence[float], without_values: Sequence[float], n_boot: int = 10000,
+                 seed: int = 0, confidence: float = 0.95) -> dict:
+    """``{n, mean_with, mean_without, diff, t, p, ci_low, ci_high}`` for paired values (module docstring)."""
+    from scipy import stats
+
+    a = np.asarray(with_values, dtype=float)
+    b = np.asarray(without_values, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"need paired values, got {a.shape} and {b.shape}")
+    d = a - b
+    n = int(d.size)
+    out = {"n": n, "mean_with": float(a.mean()) if n else math.nan,
+           "mean_without": float(b.mean()) if n else math.nan,
+           "diff": float(d.mean()) if n else math.nan, "t": math.nan, "p": math.nan,
+           "ci_low": math.nan, "ci_high": math.nan}
+    if n >= 2 and np.ptp(d) > 1e-12:  # constant differences (up to rounding): t undefined
+        res = stats.ttest_rel(a, b)
+        out["t"], out["p"] = float(res.statistic), float(res.pvalue)
+    if n >= 2:
+        ci = stats.bootstrap((d,), np.mean, n_resamples=n_boot, method="percentile", confidence_level=confidence,
+                             random_state=np.random.default_rng(seed)).confidence_interval
+        out["ci_low"], out["ci_high"] = float(ci.low), float(ci.high)
+    return out
+
+
+def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (ddof 1) of the values that are not None (None where undefined)."""
+    got = [float(v) for v in values if v is not None]
+    return (float(np.mean(got)) if got else None, float(np.std(got, ddof=1)) if len(got) > 1 else None)

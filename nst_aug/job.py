@@ -1,0 +1,386 @@
+"""A generation job as a typed value: content × style pairs through the NST engine into a resumable folder.
+
+:class:`GenerationJob` says what to make (candidate content and style images, how to pair them, the
+:class:`~nst_aug.config.NSTConfig`, the label, the output folder and format); :func:`run_generation` makes it.
+``python -m nst_aug.generate`` builds a job from its flags; the reproduction drivers build jobs directly.
+
+``OUT/`` receives the images, ``manifest.csv`` (one row per image, appended and fsynced as each lands;
+:mod:`classify.manifest`), ``run.json`` (the resolved configuration, what differs from the preset, the inputs,
+the weights and library versions) and ``contact_sheet.png`` (content | style | result).
+
+Crash safety: images are written to a temporary name and renamed, then their manifest row follows. Killing the
+process loses at most the batch in flight; running the same job again resumes, skipping pairs already in the
+manifest (and not even loading the VGG when nothing is left). A job whose configuration, inputs, pairing,
+label or format differ from the ``run.json`` in ``OUT`` is refused rather than mixed in; ``overwrite`` starts
+over.
+
+Sharding: ``num_shards`` N and ``shard_index`` I give the pairs I, I+N, … of the deterministic pair list; a
+shard writes ``manifest-shardIofN.csv`` and ``run-shardIofN.json`` and :func:`merge` combines shard folders.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from classify.files import read_json, remove_temporaries, write_json
+from classify.images import ImageError, load_square, save_image
+from classify.manifest import MANIFEST_NAME, ManifestWriter, merge_manifests, read_manifest_rows, write_manifest
+
+from .config import NSTConfig
+
+EXTRA_COLUMNS = ("pair_index", "optimizer", "content_weight", "style_weight", "init", "precision", "shard")
+PAIRINGS = ("all", "pairs", "per_content")
+
+
+class GenerationError(ValueError):
+    """A job that cannot run as given (one line: what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """A candidate image: its path and class label ('' when unknown)."""
+
+    path: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """Everything one generation run needs (module docstring).
+
+    ``pairing``: ``all`` (every content × every style), ``pairs`` (``count`` distinct random pairs) or
+    ``per_content`` (``count`` random styles per content). ``label``: ``"content"``, ``"style"`` (the class of
+    that image), any class name, or ``""`` (to be pseudo-labelled). ``preset``: the preset ``config`` was made
+    from (``run.json`` lists what differs). ``inputs``: a description of where the images came from, for people.
+    """
+
+    contents: tuple[Input, ...]
+    styles: tuple[Input, ...]
+    config: NSTConfig
+    out: str
+    preset: str = "custom"
+    pairing: str = "pairs"
+    count: int | None = None
+    seed: int = 0
+    label: str = ""
+    format: str = "jpg"
+    batch_size: int = 2
+    num_shards: int = 1
+    shard_index: int = 0
+    overwrite: bool = False
+    inputs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.pairing not in PAIRINGS:
+            raise GenerationError(f"pairing must be one of {', '.join(PAIRINGS)}, got {self.pairing!r}")
+        if self.format not in ("jpg", "png"):
+            raise GenerationError(f"format must be jpg or png, got {self.format!r}")
+        if self.batch_size < 1:
+            raise GenerationError("batch size must be >= 1")
+        if self.count is not None and self.count < 1:
+            raise GenerationError(f"the number of pairs must be >= 1, got {self.count}")
+        if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
+            raise GenerationError(f"shard index must be in 0..{self.num_shards - 1} "
+                                  f"(got {self.shard_index} of {self.num_shards})")
+
+    @property
+    def shard_suffix(self) -> str:
+        return f"-shard{self.shard_index}of{self.num_shards}" if self.num_shards > 1 else ""
+
+    @property
+    def manifest_name(self) -> str:
+        return f"manifest{self.shard_suffix}.csv" if self.num_shards > 1 else MANIFEST_NAME
+
+
+# --------------------------------------------------------------------------------------------------- pairing
+def make_pairs(n_content: int, n_style: int, mode: str = "pairs", count: int | None = None,
+               seed: int = 0) -> list[tuple[int, int]]:
+    """Deterministic (content index, style index) pairs.
+
+    - ``all``: every content × every style, content-major.
+    - ``pairs``: ``count`` distinct pairs drawn at random without repeats (all of them if fewer exist).
+    - ``per_content``: for each content, ``count`` distinct styles drawn at random.
+    The same arguments always give the same list.
+    """
+    total = n_content * n_style
+    if total == 0:
+        return []
+    rng = random.Random(seed)
+    if mode == "all":
+        return [(c, s) for c in range(n_content) for s in range(n_style)]
+    if mode == "pairs":
+        k = total if count is None else min(count, total)
+        return [divmod(i, n_style) for i in rng.sample(range(total), k)]
+    if mode == "per_content":
+        k = min(count or 1, n_style)
+        return [(c, s) for c in range(n_content) for s in rng.sample(range(n_style), k)]
+    raise ValueError(f"pairing mode must be 'all', 'pairs' or 'per_content', got {mode!r}")
+
+
+def shard(items: list, num_shards: int, index: int) -> list:
+    """Items ``index, index + N, index + 2N, …``: disjoint slices that together cover the list."""
+    if num_shards < 1 or not 0 <= index < num_shards:
+        raise GenerationError(f"shard index must be in 0..{num_shards - 1} (got {index} of {num_shards})")
+    return items[index::num_shards]
+
+
+def output_name(pair_index: int, content: str, style: str, ext: str) -> str:
+    """Unique, deterministic image name: global pair index plus both stems."""
+    return f"{pair_index:07d}_{Path(content).stem}__{Path(style).stem}.{ext}"
+
+
+# ---------------------------------------------------------------------------------------------- the inputs
+def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4) -> tuple[list[Input], list[str]]:
+    """Decode every input once (in threads) and keep the usable ones; bad ones get a one-line reason."""
+    def check(item: Input) -> str | None:
+        try:
+            load_square(item.path, size)
+        except ImageError as err:
+            return f"{what}: {err}"
+        return None
+
+    with ThreadPoolExecutor(workers) as pool:
+        reasons = list(pool.map(check, inputs))
+    return [item for item, reason in zip(inputs, reasons) if reason is None], [r for r in reasons if r]
+
+
+def _digest(items: Sequence[Input]) -> str:
+    return hashlib.sha256("\n".join(f"{i.path}\t{i.label}" for i in items).encode()).hexdigest()[:16]
+
+
+def run_record(job: GenerationJob, contents: Sequence[Input], styles: Sequence[Input], n_pairs: int) -> dict:
+    """``run.json``'s content (before the engine adds its weights)."""
+    from .presets import PRESETS, get_preset
+
+    config = job.config
+    base = get_preset(job.preset) if job.preset in PRESETS else config
+    return {
+        "preset": job.preset,
+        "config": config.to_dict(),
+        "non_default": {k: {"value": a, "preset": b} for k, (a, b) in config.differences(base).items() if k != "name"},
+        "inputs": {**job.inputs, "contents": len(contents), "styles": len(styles),
+                   "contents_sha": _digest(contents), "styles_sha": _digest(styles)},
+        "pairing": {"mode": job.pairing, "count": job.count, "seed": job.seed, "pairs_total": n_pairs},
+        "label": job.label,
+        "format": job.format,
+        "batch_size": job.batch_size,
+    }
+
+
+def _comparable(record: dict) -> dict:
+    """What must match for two runs to share an output folder (not batch size, not shards, not descriptions)."""
+    inputs = record.get("inputs") or {}
+    return {"config": record.get("config"), "pairing": record.get("pairing"), "label": record.get("label"),
+            "format": record.get("format"),
+            "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
+
+
+def prepare_out(job: GenerationJob, record: dict) -> None:
+    """Create/validate the output folder: refuse to mix configurations; ``overwrite`` starts over, deleting only
+    what a generation run writes (its images, manifests, run records and contact sheets)."""
+    out = Path(job.out)
+    run_file = out / f"run{job.shard_suffix}.json"
+    if job.overwrite and out.exists():
+        _remove_own_files(out)
+    out.mkdir(parents=True, exist_ok=True)
+    old = read_json(run_file)
+    if old is not None and _comparable(old) != _comparable(record):
+        new, was = _comparable(record), _comparable(old)
+        diffs = [k for k in new if new[k] != was.get(k)]
+        if "config" in diffs:
+            cfg_old, cfg_new = was.get("config") or {}, new["config"]
+            diffs += [f"config.{k}: {cfg_old.get(k)!r} -> {cfg_new.get(k)!r}"
+                      for k in cfg_new if cfg_old.get(k) != cfg_new.get(k)]
+        raise GenerationError(
+            f"{out} holds a run with a different configuration ({'; '.join(d for d in diffs if d != 'config')}); "
+            "use another output folder or overwrite to start over")
+    remove_temporaries(out)  # half-written images of a killed run
+
+
+def _remove_own_files(out: Path) -> None:
+    """Delete the images the folder's manifests list, the manifests, run records and contact sheets."""
+    import os
+
+    base = out.resolve()
+    for manifest in list(out.glob("manifest*.csv")):
+        for row in read_manifest_rows(manifest):
+            image = (out / row["output"]).resolve()
+            if os.path.commonpath([base, image]) == str(base) and image.is_file():
+                image.unlink()
+        manifest.unlink()
+    for pattern in ("run*.json", "contact_sheet*.png"):
+        for p in out.glob(pattern):
+            p.unlink()
+    remove_temporaries(out)
+
+
+def finished_outputs(out: Path, manifest_name: str) -> set[str]:
+    """Outputs already finished: rows of the manifest whose file exists. Rows whose file is gone are dropped
+    from the manifest (rewritten atomically), so their pairs are made again."""
+    from classify.manifest import manifest_columns
+
+    path = out / manifest_name
+    rows = read_manifest_rows(path)
+    keep = [r for r in rows if (out / r["output"]).is_file()]
+    if len(keep) != len(rows):
+        write_manifest(path, keep, manifest_columns(path))
+    return {r["output"] for r in keep}
+
+
+class ImageCache:
+    """Decoded, resized inputs; style images are reused across many pairs."""
+
+    def __init__(self, size: int, capacity: int = 256):
+        self.size, self.capacity, self.items = size, capacity, {}
+
+    def get(self, path: str) -> np.ndarray:
+        if path not in self.items:
+            if len(self.items) >= self.capacity:
+                self.items.pop(next(iter(self.items)))
+            self.items[path] = load_square(path, self.size)
+        return self.items[path]
+
+
+# ----------------------------------------------------------------------------------------------- the run
+def run_generation(job: GenerationJob, skipped: Sequence[str] = (), progress: bool = True) -> dict:
+    """Make (or finish) ``job``; returns the summary (also printed by the CLI).
+
+    ``skipped``: one-line reasons for inputs the caller already left out (they are counted in the summary).
+    """
+    from tqdm.auto import tqdm
+
+    config = job.config
+    contents, bad_c = usable(job.contents, config.size, "content")
+    styles, bad_s = usable(job.styles, config.size, "style")
+    skipped = list(skipped) + bad_c + bad_s
+    for reason in bad_c + bad_s:
+        print(f"skipped {reason}", file=sys.stderr)
+    if not contents or not styles:
+        raise GenerationError(f"no usable {'content' if not contents else 'style'} images "
+                              f"({len(skipped)} inputs skipped)")
+    pairs = make_pairs(len(contents), len(styles), job.pairing, job.count, job.seed)
+    indexed = shard(list(enumerate(pairs)), job.num_shards, job.shard_index)
+    out = Path(job.out)
+    record = run_record(job, contents, styles, len(pairs))
+    prepare_out(job, record)
+    finished = finished_outputs(out, job.manifest_name)
+    todo = [(i, c, s) for i, (c, s) in indexed
+            if output_name(i, contents[c].path, styles[s].path, job.format) not in finished]
+    made, failed = 0, []
+    if todo:
+        made, failed = _make(job, record, contents, styles, todo, len(indexed), len(pairs), tqdm, progress)
+    sheet = write_sheet(out, job.manifest_name)
+    for reason in failed:
+        print(f"failed {reason}", file=sys.stderr)
+    return {
+        "out": str(out.resolve()), "manifest": str((out / job.manifest_name).resolve()),
+        "contact_sheet": str(sheet.resolve()) if sheet else None, "made": made,
+        "already_done": len(indexed) - len(todo), "skipped_inputs": len(skipped), "failed": len(failed),
+        "pairs_total": len(pairs),
+    }
+
+
+def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress) -> tuple[int, list[str]]:
+    """Load the engine and optimise the pairs of ``todo`` batch by batch (each image lands with its row)."""
+    from classify.versions import library_versions
+
+    from .transfer import StyleTransfer
+
+    config, out = job.config, Path(job.out)
+    engine = StyleTransfer(config)
+    write_json(out / f"run{job.shard_suffix}.json",
+               {**record, "weights_source": engine.weights_source, "versions": library_versions()})
+    print(f"weights: {engine.weights_source}")
+    print(f"{n_pairs} pairs in all; this shard {n_shard}, done {n_shard - len(todo)}, to do {len(todo)} "
+          f"(batch size {job.batch_size})")
+    cache = ImageCache(config.size)
+    made, failed = 0, []
+    bar = tqdm(total=len(todo), unit="img", desc="style transfer", dynamic_ncols=True, disable=not progress)
+    with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
+        try:
+            for start in range(0, len(todo), job.batch_size):
+                batch = todo[start:start + job.batch_size]
+                try:
+                    c_arr = np.stack([cache.get(contents[c].path) for _, c, _ in batch])
+                    s_arr = np.stack([cache.get(styles[s].path) for _, _, s in batch])
+                except ImageError as err:  # a file changed since it was checked
+                    failed.append(str(err))
+                    bar.update(len(batch))
+                    continue
+                init = None
+                if config.init == "noise":  # per-pair seed: an image does not depend on its batch
+                    init = np.stack([np.random.default_rng([config.seed, i]).uniform(0, 255, c_arr.shape[1:])
+                                     for i, _, _ in batch]).astype(np.float32)
+
+                def show_step(step: int, terms: dict, first=start) -> None:
+                    bar.set_postfix_str(f"batch {first // job.batch_size + 1}: step {step}/{config.steps}, "
+                                        f"loss {float(np.mean(terms['total'])):.3g}")
+
+                result = engine.transfer(c_arr, s_arr, init=init, callback=show_step)
+                per_image = result.seconds / len(batch)
+                for k, (i, c, s) in enumerate(batch):
+                    name = output_name(i, contents[c].path, styles[s].path, job.format)
+                    save_image(result.images[k], out / name)
+                    writer.write(_row(name, contents[c], styles[s], job, engine, result, k, i, per_image))
+                    made += 1
+                bar.update(len(batch))
+                bar.set_postfix(loss=f"{float(np.mean(result.losses['total'])):.3g}", s_per_img=f"{per_image:.1f}")
+        finally:
+            bar.close()
+    return made, failed
+
+
+def _row(name, content: Input, style: Input, job: GenerationJob, engine, result, k, pair_index, seconds) -> dict:
+    config = job.config
+    label = {"content": content.label, "style": style.label}.get(job.label, job.label or "")
+    losses = {f"{key}_loss": f"{float(result.losses[key][k]):.6g}" for key in ("content", "style", "tv", "total")}
+    return {
+        "output": name, "source": content.path, "style": style.path, "label": label, "method": "nst",
+        "preset": job.preset, "backbone": config.backbone, "weights": engine.weights_source, "size": config.size,
+        "steps": config.steps, "seed": config.seed, **losses, "seconds": f"{seconds:.3f}",
+        "pair_index": pair_index, "optimizer": config.optimizer, "content_weight": config.content_weight,
+        "style_weight": config.style_weight, "init": config.init, "precision": engine.compute_dtype,
+        "shard": f"{job.shard_index}/{job.num_shards}",
+    }
+
+
+def write_sheet(out: Path, manifest_name: str = MANIFEST_NAME, max_rows: int = 8) -> Path | None:
+    """``OUT/contact_sheet.png`` from the first ``max_rows`` manifest rows (content | style | result)."""
+    from .sheet import contact_sheet
+
+    rows = read_manifest_rows(out / manifest_name)[:max_rows]
+    if not rows:
+        return None
+    stem = "contact_sheet" + manifest_name[len("manifest"):-len(".csv")]
+    return contact_sheet([(r["source"], r["style"], out / r["output"]) for r in rows], out / f"{stem}.png",
+                         title=f"{rows[0]['preset']}  {rows[0]['backbone']}  {rows[0]['size']}px  "
+                               f"{rows[0]['steps']} steps")
+
+
+def merge(dirs: Sequence[str], out: str) -> dict:
+    """Combine shard folders into ``OUT/manifest.csv`` (:func:`classify.manifest.merge_manifests`; images outside
+    OUT are hard-linked in). Shards made with different configurations are refused."""
+    out_dir = Path(out)
+    sources, configs = [], []
+    for d in map(Path, dirs):
+        files = sorted(d.glob("manifest-shard*.csv")) or [d / MANIFEST_NAME]
+        sources += [f for f in files if f.is_file() and not (f.name == MANIFEST_NAME
+                                                              and d.resolve() == out_dir.resolve())]
+        configs += [(run, _comparable(read_json(run) or {})) for run in sorted(d.glob("run*.json"))]
+    if any(c != configs[0][1] for _, c in configs[1:]):
+        odd = [str(p) for p, c in configs if c != configs[0][1]]
+        raise GenerationError(f"merge: shards were made with different configurations ({', '.join(odd)})")
+    n = merge_manifests(sources, out_dir / MANIFEST_NAME, order_by="pair_index") if sources else 0
+    if not n:
+        raise GenerationError(f"merge: no manifest rows found in {', '.join(map(str, dirs))}")
+    if configs and not (out_dir / "run.json").exists():
+        shutil.copyfile(configs[0][0], out_dir / "run.json")
+    return {"out": str(out_dir.resolve()), "manifest": str((out_dir / MANIFEST_NAME).resolve()), "rows": n}
