@@ -81,13 +81,19 @@ def report_skipped(reasons: Sequence[str], what: str = "skipped", limit: int = 5
         print(f"{what}: ... and {len(reasons) - limit} more", file=sys.stderr)
 
 
-def print_options(values: Mapping[str, Any], defaults: Mapping[str, Any], title: str = "options") -> None:
-    """junyanz-style option dump: one line per option, non-defaults marked with their default."""
-    print(f"----------------- {title} -----------------")
+def format_options(values: Mapping[str, Any], defaults: Mapping[str, Any], title: str = "options") -> str:
+    """junyanz-style option dump (every CLI prints its options so): one line per option, each non-default
+    marked with its default."""
+    lines = [f"----------------- {title} -----------------"]
     for k in values:
         v, d = values[k], defaults.get(k)
-        print(f"{k:>22}: {v!s:<30}" + (f"\t[default: {d}]" if d != v else ""))
-    print("-" * (36 + len(title)))
+        lines.append(f"{k:>22}: {v!s:<30}" + (f"\t[default: {d}]" if d != v else ""))
+    return "\n".join(lines + ["-" * (36 + len(title))])
+
+
+def print_options(values: Mapping[str, Any], defaults: Mapping[str, Any], title: str = "options") -> None:
+    """Print :func:`format_options`."""
+    print(format_options(values, defaults, title))
 
 
 def run_main(main, argv=None) -> int:

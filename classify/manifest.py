@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .files import atomic_open, write_csv
+from .files import write_csv
 
 MANIFEST_NAME = "manifest.csv"
 #: The manifest column naming a generator's training-image list (see the module docstring).

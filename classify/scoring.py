@@ -116,12 +116,14 @@ def load_classifier(path: str | os.PathLike, classes: Sequence[str] | None = Non
     """
     import keras
 
-    from . import augment, models, training  # noqa: F401  (register their serialisable classes)
+    from . import augment, models, training  # noqa: F401  (they register their serialisable classes)
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no saved classifier (classify.train writes OUT/model.keras)")
     info = read_info(path)
+    if info is not None:
+        check_classes(info.classes, classes, path.name)  # before the (slow) model load
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as err:  # Keras raises many kinds for a file it cannot read
@@ -133,8 +135,6 @@ def load_classifier(path: str | os.PathLike, classes: Sequence[str] | None = Non
         print(f"notice: {path.name} holds no classify record; scoring at its input size {size} px, bilinear, "
               f"centre crop, classes {','.join(classes)}")
         info = ClassifierInfo(tuple(classes), size)
-    else:
-        check_classes(info.classes, classes, path.name)
     n_out = int(model.output_shape[-1])
     if n_out != len(info.classes):
         raise ValueError(f"{path}: the model has {n_out} outputs but {len(info.classes)} classes "

@@ -153,3 +153,12 @@ class GAN(keras.Model):
                 if tuple(value.shape) != tuple(v.shape):
                     raise ValueError(f"{path}: variable {i} ({v.path}) has shape {value.shape}, expected {v.shape}")
                 v.assign(value)
+
+
+def compile_gan(model: GAN, opts) -> GAN:
+    """Compile any GAN of this package for ``opts``: one Adam(lr, β1, β2) for the generator(s) and one for the
+    discriminator(s) (Zhu et al. §4; Radford et al. §4: 2e-4, 0.5; :func:`adam`), XLA when ``opts.jit_compile``,
+    eager when ``opts.run_eagerly``."""
+    model.compile(g_optimizer=adam(opts), d_optimizer=adam(opts), jit_compile=opts.jit_compile and not opts.run_eagerly,
+                  run_eagerly=opts.run_eagerly)
+    return model

@@ -7,11 +7,11 @@
 - :class:`LossHistory` appends each epoch's logs to ``history.csv`` and redraws ``loss_curves.png``.
 - :class:`Checkpoint` saves the full training state every N epochs and at the end, never after a non-finite
   loss: NaN/inf stops training (like ``keras.callbacks.TerminateOnNaN``) and the last good checkpoint stays.
+  With each state it exports the generators as ``.keras`` files, which is all ``gan_aug.generate`` loads.
 """
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from pathlib import Path
@@ -22,8 +22,9 @@ import numpy as np
 
 from classify.images import save_image
 
+from classify.files import atomic_path, read_json, save_figure, write_csv, write_json
+
 from .data import to_uint8
-from .options import write_json_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -76,14 +77,7 @@ class LossHistory(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         self.rows.append(row)
-        keys = list(dict.fromkeys(k for r in self.rows for k in r))
-        tmp = self.csv.with_name(".history.csv.tmp")
-        self.out.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys)
-            w.writeheader()
-            w.writerows(self.rows)
-        os.replace(tmp, self.csv)
+        write_csv(self.csv, list(dict.fromkeys(k for r in self.rows for k in r)), self.rows)
         self.plot()
 
     def plot(self) -> None:
@@ -107,10 +101,7 @@ class LossHistory(keras.callbacks.Callback):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, not over, the curves
         fig.tight_layout()
-        tmp = self.out / ".loss_curves.tmp.png"
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, self.out / "loss_curves.png")
+        save_figure(fig, self.out / "loss_curves.png")
 
 
 def _finite(logs) -> bool:
@@ -120,14 +111,18 @@ def _finite(logs) -> bool:
 class Checkpoint(keras.callbacks.Callback):
     """Save the model's full state (:meth:`gan_aug.base.GAN.save_state`) every ``every`` epochs and at the end.
 
-    ``checkpoints/epoch_NNNN.npz`` plus ``checkpoints/latest.json`` (``{"epoch": N, "file": ...}``, written
-    last, atomically). A batch with a non-finite loss stops training; nothing is saved after it, so
-    ``latest.json`` keeps pointing at the last good state. ``self.stopped_on_nan`` records it.
+    ``checkpoints/epoch_NNNN.npz``, each of ``generators`` (model attributes) as
+    ``checkpoints/epoch_NNNN_<name>.keras``, then ``checkpoints/latest.json`` (``{"epoch": N, "file": ...,
+    "generators": {name: file}}``, written last, atomically). A batch with a non-finite loss stops training;
+    nothing is saved after it, so ``latest.json`` keeps pointing at the last good state. ``self.stopped_on_nan``
+    records it.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, every: int, final_epoch: int, keep: int = 2):
+    def __init__(self, out_dir: str | os.PathLike, every: int, final_epoch: int, keep: int = 2,
+                 generators: tuple[str, ...] = ()):
         super().__init__()
         self.dir = Path(out_dir) / CHECKPOINT_DIR
+        self.generators = tuple(generators)
         self.every = max(1, int(every))
         self.final_epoch = final_epoch
         self.keep = keep
@@ -152,20 +147,36 @@ class Checkpoint(keras.callbacks.Callback):
 
     def save(self, epoch: int) -> Path:
         path = self.model.save_state(self.dir / f"epoch_{epoch:04d}.npz")
-        write_json_atomic({"epoch": epoch, "file": path.name}, self.dir / LATEST)
+        exported = {}
+        for name in self.generators:
+            target = self.dir / f"epoch_{epoch:04d}_{name}.keras"
+            with atomic_path(target, suffix=".keras") as tmp:
+                getattr(self.model, name).save(tmp)
+            exported[name] = target.name
+        write_json(self.dir / LATEST, {"epoch": epoch, "file": path.name, "generators": exported})
         self.saved.append(epoch)
-        # keep the newest `keep` periodic checkpoints (always the latest)
+        # keep the newest `keep` periodic checkpoints (always the latest), with their exported generators
         old = sorted(self.dir.glob("epoch_*.npz"))[: -self.keep] if self.keep else []
         for p in old:
             p.unlink(missing_ok=True)
+            for g in self.dir.glob(f"{p.stem}_*.keras"):
+                g.unlink(missing_ok=True)
         return path
 
 
 def latest_checkpoint(out_dir: str | os.PathLike) -> tuple[int, Path] | None:
     """``(epoch, path)`` of the newest good checkpoint of a run folder, or ``None``."""
-    meta = Path(out_dir) / CHECKPOINT_DIR / LATEST
-    if not meta.exists():
+    info = read_json(Path(out_dir) / CHECKPOINT_DIR / LATEST)
+    if not info:
         return None
-    info = json.loads(meta.read_text())
-    path = meta.parent / info["file"]
+    path = Path(out_dir) / CHECKPOINT_DIR / info["file"]
     return (int(info["epoch"]), path) if path.exists() else None
+
+
+def exported_generator(checkpoint: str | os.PathLike, name: str) -> Path:
+    """The ``.keras`` export of generator ``name`` saved with the state file ``checkpoint``."""
+    checkpoint = Path(checkpoint)
+    path = checkpoint.with_name(f"{checkpoint.stem}_{name}.keras")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no exported generator {name!r} beside checkpoint {checkpoint.name}")
+    return path

@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, adam, dtype_policy, gan_loss, l1_loss
+from .base import GAN, dtype_policy, gan_loss, l1_loss
 from .pool import ImagePool
 
 
@@ -113,11 +113,3 @@ def build_cyclegan(opts) -> CycleGAN:
                 patchgan_discriminator(name="disc_a", **disc), patchgan_discriminator(name="disc_b", **disc))
     return CycleGAN(*nets, lambda_cycle=opts.lambda_cycle, lambda_identity=opts.lambda_identity,
                     pool_size=opts.pool_size, gan_mode=opts.gan_mode, seed=opts.seed)
-
-
-def compile_cyclegan(model: CycleGAN, opts) -> CycleGAN:
-    """Adam(lr, β1 0.5) for the generators and for the discriminators (Zhu et al. §4); see :func:`~.base.adam`."""
-    model.compile(g_optimizer=adam(opts), d_optimizer=adam(opts),
-                  jit_compile=opts.jit_compile and not opts.run_eagerly,
-                  run_eagerly=opts.run_eagerly)
-    return model

@@ -7,20 +7,19 @@ crops, the flips and (CycleGAN) the pairing of A with random B images use statel
 epoch and position. ``fit(initial_epoch=k)`` on a pipeline started at epoch ``k`` therefore sees exactly the
 batches an uninterrupted run would have seen — what makes ``--resume`` exact.
 
-Domains and class selections come from what ``classify`` reads: an ISIC 2019 ground-truth CSV with class
-names, a class-per-folder tree, a generator/Path-Rank-Filter manifest, or a plain folder of images.
+Domains and class selections come from what ``classify`` reads (:func:`select_samples`): an ISIC 2019
+ground-truth CSV with class names, a class-per-folder tree, a generator manifest, an image list (a split file,
+a Path-Rank-Filter selection) or a plain folder of images — optionally only the parts of a split file.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from classify.images import ImageError, is_image_file, load_image
+from classify.images import ImageError, load_image
 
 
 @dataclass
@@ -36,47 +35,44 @@ class ImageSet:
         return len(self.paths)
 
 
-def list_images(folder: str | os.PathLike) -> list[str]:
-    """Image files under ``folder`` (recursive, sorted, hidden files ignored)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: folder not found")
-    return sorted(str(p) for p in folder.rglob("*")
-                  if p.is_file() and is_image_file(p) and not any(s.startswith(".") for s in p.parts[-2:]))
+def select_samples(spec: str, csv_path: str | None = None, image_dir: str | None = None,
+                   split_file: str | None = None, parts: Sequence[str] = ("train",), label_column: str = "label"):
+    """The samples a data spec names (:func:`classify.data.read_selection`: an ISIC class name with the CSV, a
+    manifest, an image list, a folder, a file or a glob), restricted to ``parts`` of ``split_file`` when given
+    (:func:`classify.splits.select_parts`: a GAN trained on a fold's training part sees none of its validation or
+    test images). Returns ``(samples, skipped reasons, note)``."""
+    from classify.data import read_selection
+
+    samples, skipped = read_selection(spec, csv_path, image_dir, label_column)
+    note = None
+    if split_file:
+        from classify.splits import select_parts
+
+        samples, note = select_parts(samples, split_file, parts)
+    return samples, skipped, note
 
 
-def resolve_selection(spec: str, isic_csv: str | None = None, image_dir: str | None = None,
-                      label_column: str = "label"):
-    """Samples for one domain / selection ``spec`` (returns ``(samples, skipped)``):
-
-    - a class name (``MEL``) when ``isic_csv`` is given: that class's rows of the ISIC 2019 CSV;
-    - a ``.csv`` file or a folder holding ``manifest.csv``: a manifest (e.g. Path-Rank-Filter's output);
-    - a folder: every image in it (label = the folder's name).
-    """
-    from classify.data import ISIC_CLASSES, Sample, read_isic_csv, read_manifest
-
-    if isic_csv and spec in ISIC_CLASSES:
-        return read_isic_csv(isic_csv, image_dir, classes=[spec])
-    path = Path(spec)
-    if path.suffix.lower() == ".csv" or (path.is_dir() and (path / "manifest.csv").exists()):
-        return read_manifest(path, label_column=label_column), []
-    if path.is_dir():
-        return [Sample(p, path.name) for p in list_images(path)], []
-    raise FileNotFoundError(f"{spec}: neither a folder, a manifest .csv, nor (with --isic-csv) an ISIC class")
+def dependencies(samples) -> list[str]:
+    """The real images a generator trained on ``samples`` depends on: each real sample, and the real images each
+    synthetic sample depends on (:attr:`classify.data.Sample.groups`), without repeats."""
+    out: dict[str, None] = {}
+    for s in samples:
+        for g in s.groups:
+            out.setdefault(g)
+    return list(out)
 
 
-def load_image_set(paths: Sequence[str], load_size: int, resample: str = "bicubic",
-                   labels: Sequence[str] | None = None) -> ImageSet:
-    """Decode and resize every path to ``load_size x load_size``; bad files are skipped with their reason."""
+def load_image_set(samples, load_size: int, resample: str = "bicubic") -> ImageSet:
+    """Decode and resize every sample to ``load_size x load_size``; bad files are skipped with their reason."""
     arrays, kept, kept_labels, skipped = [], [], [], []
-    for i, p in enumerate(paths):
+    for s in samples:
         try:
-            arrays.append(load_image(p, size=(load_size, load_size), resample=resample, min_side=1))
+            arrays.append(load_image(s.path, size=(load_size, load_size), resample=resample, min_side=1))
         except ImageError as err:
             skipped.append(str(err))
             continue
-        kept.append(str(p))
-        kept_labels.append(labels[i] if labels is not None else "")
+        kept.append(str(s.path))
+        kept_labels.append(s.label)
     images = np.stack(arrays) if arrays else np.zeros((0, load_size, load_size, 3), np.uint8)
     return ImageSet(images, kept, kept_labels, skipped)
 

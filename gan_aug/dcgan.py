@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, adam, bce_logits_loss, dtype_policy
+from .base import GAN, bce_logits_loss, dtype_policy
 
 
 def sample_noise(shape, distribution: str, seed):
@@ -76,11 +76,3 @@ def build_dcgan(opts) -> DCGAN:
         else:
             disc = dcgan_discriminator(opts.size, opts.disc_filters, opts.max_filters)
     return DCGAN(gen, disc, noise=opts.noise, seed=opts.seed)
-
-
-def compile_gan(model: GAN, opts) -> GAN:
-    """Adam(lr, β1) for G and for D (Radford et al. §4: 2e-4, 0.5); see :func:`~.base.adam`."""
-    model.compile(g_optimizer=adam(opts), d_optimizer=adam(opts),
-                  jit_compile=opts.jit_compile and not opts.run_eagerly,
-                  run_eagerly=opts.run_eagerly)
-    return model

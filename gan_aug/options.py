@@ -2,17 +2,15 @@
 
 One frozen dataclass per model. Each field's ``metadata`` holds ``help`` and ``source`` (the paper section or
 reference implementation the default comes from, or "ours" where all are silent). The training CLI builds its
-arguments from these fields, prints the options with non-defaults flagged (``[default: ...]``) and saves them to
-``run.json`` next to the results, as junyanz's ``BaseOptions.print_options`` does.
+arguments from these fields, prints the options with non-defaults flagged (``[default: ...]``,
+:func:`classify.cli.format_options`) and saves them to ``run.json`` next to the results, as junyanz's
+``BaseOptions.print_options`` does.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 
@@ -136,15 +134,9 @@ def non_defaults(opts) -> dict[str, Any]:
     return {f.name: getattr(opts, f.name) for f in fields(opts) if getattr(opts, f.name) != f.default}
 
 
-def format_options(opts) -> str:
-    """One line per option, ``name: value`` with ``[default: x]`` appended where it differs (junyanz style)."""
-    lines = [f"----------------- {type(opts).__name__} -----------------"]
-    for f in fields(opts):
-        value = getattr(opts, f.name)
-        flag = f"\t[default: {f.default!r}]" if value != f.default else ""
-        lines.append(f"{f.name:>16}: {value!r:<14}{flag}")
-    lines.append("----------------- End -------------------")
-    return "\n".join(lines)
+def defaults(opts) -> dict[str, Any]:
+    """Every field's default (for :func:`classify.cli.format_options`)."""
+    return {f.name: f.default for f in fields(opts)}
 
 
 def options_record(opts) -> dict[str, Any]:
@@ -155,13 +147,3 @@ def options_record(opts) -> dict[str, Any]:
         "non_defaults": non_defaults(opts),
         "defaults": {f.name: {"default": f.default, "source": f.metadata["source"]} for f in fields(opts)},
     }
-
-
-def write_json_atomic(data: dict, path: str | os.PathLike) -> Path:
-    """Write JSON to a temporary file in the same folder, then rename (a crash never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-    return path

@@ -1,16 +1,18 @@
 """Path-Rank-Filter (thesis §7.2.3, after Wei et al.): keep the images a classifier is surest about.
 
-Given a trained ``classify`` model (any ``keras.Model`` with softmax outputs over ``classes``) and the
-training images of one class ``c``: predict them, keep those classified correctly (``argmax = c``), rank them by
-the confidence ``P(c | x)`` (highest first) and keep the first ``ceil(α · n)``, where ``n`` is the number
-classified correctly ("pick an α of the images that the classifier predicted correctly with the highest
-confidence", §7.2.3; α ∈ {1/8, 1/4, 1/2, 1} in §7.3). The kept list is written as a manifest the CycleGAN
-training takes as a domain (``--domain-b filtered/manifest.csv``).
+Given a trained ``classify`` model and the *training* images of one class ``c``: score them
+(:func:`classify.scoring.predict`: the model's own size, resize method and class order), keep those classified
+correctly (``argmax = c``), rank them by the confidence ``P(c | x)`` (highest first) and keep the first
+``ceil(α · n)``, where ``n`` is the number classified correctly ("pick an α of the images that the classifier
+predicted correctly with the highest confidence", §7.2.3; α ∈ {1/8, 1/4, 1/2, 1} in §7.3). The kept images are
+written as an image list, ``OUT/selection.csv`` (``path,label,confidence,rank,predicted,alpha``), which the
+CycleGAN training takes as a domain (``--domain-b OUT/selection.csv``). ``--split-file S --part train`` ranks
+only the training images of a split (the filter must not see test images).
 
 CLI::
 
-    python -m gan_aug.path_rank_filter --model clf.keras --classes MEL,NV --isic-csv GT.csv --class MEL \\
-        --alpha 0.125 --out prf_mel_1of8
+    python -m gan_aug.path_rank_filter --model clf/model.keras --isic-csv GT.csv --class MEL \\
+        --split-file clf/split.csv --part train --alpha 0.125 --out prf_mel_1of8
 """
 from __future__ import annotations
 
@@ -20,12 +22,11 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from classify.images import ImageError, load_square
-from classify.manifest import ManifestWriter
+SELECTION_NAME = "selection.csv"
 
 
 @dataclass(frozen=True)
@@ -40,28 +41,6 @@ class Ranked:
     rank: int = 0
 
 
-def predict_probabilities(model, paths: Sequence[str], size: int, batch_size: int = 32,
-                          preprocess: Callable[[np.ndarray], np.ndarray] | None = None):
-    """Softmax outputs for ``paths`` (loaded as ``size`` squares, float32 0..255, as ``classify`` models take).
-
-    Returns ``(probabilities (n_ok, n_classes), ok_paths, skipped_reasons)``.
-    """
-    arrays, ok, skipped = [], [], []
-    for p in paths:
-        try:
-            arrays.append(load_square(p, size).astype("float32"))
-            ok.append(p)
-        except ImageError as err:
-            skipped.append(str(err))
-    if not arrays:
-        return np.zeros((0, 0)), ok, skipped
-    x = np.stack(arrays)
-    if preprocess is not None:
-        x = preprocess(x)
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    return probs, ok, skipped
-
-
 def rank_by_confidence(probs: np.ndarray, paths: Sequence[str], target: str, classes: Sequence[str]) -> list[Ranked]:
     """Every image with its confidence for ``target``; correctly classified ones first, by confidence (desc)."""
     t = list(classes).index(target)
@@ -73,72 +52,76 @@ def rank_by_confidence(probs: np.ndarray, paths: Sequence[str], target: str, cla
     return [Ranked(r.path, r.label, r.confidence, r.predicted, r.correct, i + 1) for i, r in enumerate(items)]
 
 
-def path_rank_filter(model, paths: Sequence[str], target: str, classes: Sequence[str], alpha: float,
-                     size: int | None = None, batch_size: int = 32, preprocess=None):
+def path_rank_filter(classifier, samples, target: str, alpha: float, batch_size: int = 32, progress: bool = True):
     """Keep ``ceil(alpha * n_correct)`` correctly classified images of ``target``, surest first.
 
-    ``paths`` are the class's training images; ``size`` defaults to the model's input size. Returns
-    ``(kept, ranked_all, skipped_reasons)``.
+    ``classifier``: a :class:`classify.scoring.Classifier`; ``samples``: the class's training images
+    (:class:`classify.data.Sample`). Returns ``(kept, ranked_all, skipped_reasons)``.
     """
+    from classify.scoring import predict
+
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+    classes = list(classifier.info.classes)
     if target not in classes:
-        raise ValueError(f"class {target!r} is not among the model's classes {list(classes)}")
-    size = size or int(model.input_shape[1])
-    probs, ok, skipped = predict_probabilities(model, paths, size, batch_size, preprocess)
-    if probs.size and probs.shape[1] != len(classes):
-        raise ValueError(f"the model has {probs.shape[1]} outputs but {len(classes)} classes were named")
-    ranked = rank_by_confidence(probs, ok, target, classes) if ok else []
+        raise ValueError(f"class {target!r} is not among the model's classes {classes}")
+    prediction = predict(classifier, samples, batch_size, progress=progress, desc=f"ranking {target}")
+    paths = [s.path for s in prediction.samples]
+    ranked = rank_by_confidence(prediction.probs, paths, target, classes) if paths else []
     n_correct = sum(r.correct for r in ranked)
     keep = math.ceil(alpha * n_correct - 1e-9)
-    return ranked[:keep], ranked, skipped
+    return ranked[:keep], ranked, prediction.skipped
 
 
-def write_filtered(out_dir: str | os.PathLike, kept: Sequence[Ranked], alpha: float, model_path: str = "") -> Path:
-    """Write the kept images as ``OUT/manifest.csv`` (``output`` = ``source`` = the real image, absolute).
+def write_selection(out_dir: str | os.PathLike, kept: Sequence[Ranked], alpha: float) -> Path:
+    """``OUT/selection.csv``: the kept images, an image list (``classify.data.read_image_list``), atomically."""
+    from classify.files import write_csv
 
-    Extra columns: ``confidence``, ``rank``, ``alpha``. ``classify.data.read_manifest`` and the CycleGAN training
-    (``--domain-b OUT``) read it back. An existing manifest in OUT is replaced.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.csv").unlink(missing_ok=True)
-    with ManifestWriter(out, extra_columns=("confidence", "rank", "alpha")) as w:
-        for r in kept:
-            p = str(Path(r.path).resolve())
-            w.write({"output": p, "source": p, "label": r.label, "method": "path_rank_filter",
-                     "weights": model_path, "confidence": f"{r.confidence:.6f}", "rank": r.rank, "alpha": alpha})
-    return out / "manifest.csv"
+    return write_csv(Path(out_dir) / SELECTION_NAME, ["path", "label", "confidence", "rank", "predicted", "alpha"],
+                     ([str(Path(r.path).resolve()), r.label, f"{r.confidence:.6f}", r.rank, r.predicted, alpha]
+                      for r in kept))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from classify.cli import run_main
+
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gan_aug.path_rank_filter", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="a saved classify model (.keras)")
-    p.add_argument("--classes", required=True, help="the model's classes in output order, comma-separated")
+    p.add_argument("--classes", help="the model's classes in output order, comma-separated (only for a model "
+                                      "that records none; refused when it contradicts the record)")
     p.add_argument("--class", dest="target", required=True, help="the class to filter (e.g. MEL)")
     p.add_argument("--alpha", type=float, required=True, help="fraction kept, e.g. 0.125 (thesis: 1/8..1)")
     p.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV; the class's rows are the images")
     p.add_argument("--image-dir", help="images of --isic-csv")
-    p.add_argument("--images", help="instead: a folder or manifest .csv holding the class's training images")
-    p.add_argument("--size", type=int, help="input size (default: the model's)")
+    p.add_argument("--images", help="instead: a folder, manifest or image list holding the class's images")
+    p.add_argument("--split-file", help="a classify split.csv: rank only the real images of --part")
+    p.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
+                   help="split parts to rank (with --split-file; default train)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--out", required=True, help="output folder for manifest.csv")
+    p.add_argument("--out", required=True, help="output folder for selection.csv")
     args = p.parse_args(argv)
-    from classify.models import load_classifier
+    from classify.scoring import load_classifier
 
-    from .data import resolve_selection
+    from .data import select_samples
 
-    classes = [c for c in args.classes.split(",") if c]
+    if not 0 < args.alpha <= 1:
+        raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
     spec = args.target if args.isic_csv else args.images
     if not spec:
-        p.error("give --isic-csv or --images")
-    samples, skipped = resolve_selection(spec, args.isic_csv, args.image_dir)
-    model = load_classifier(args.model)
-    kept, ranked, bad = path_rank_filter(model, [s.path for s in samples], args.target, classes, args.alpha,
-                                         args.size, args.batch_size)
+        raise ValueError("give --isic-csv (with --class) or --images")
+    samples, skipped, note = select_samples(spec, args.isic_csv, args.image_dir, args.split_file, args.part)
+    if note:
+        print(note)
+    classes = [c for c in (args.classes or "").split(",") if c] or None
+    classifier = load_classifier(args.model, classes)
+    kept, ranked, bad = path_rank_filter(classifier, samples, args.target, args.alpha, args.batch_size)
     for reason in skipped + bad:
         print(f"skipped: {reason}")
-    path = write_filtered(args.out, kept, args.alpha, str(Path(args.model).resolve()))
+    path = write_selection(args.out, kept, args.alpha)
     n_ok = sum(r.correct for r in ranked)
     print(f"{args.target}: {len(ranked)} images, {n_ok} classified correctly, kept {len(kept)} "
           f"(alpha {args.alpha}) -> {path}")

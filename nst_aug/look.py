@@ -1,6 +1,9 @@
 """Look at real outputs: PNG grids of the engine on the papers' own kinds of images.
 
-    python -m nst_aug.look --out DIR [--data ../shared/data] [--mik-steps 40] [--gauld-steps 150] [--gauld-size 128]
+    python -m nst_aug.look --out DIR --data ../shared/data [--mik-steps 40] [--gauld-steps 150] [--gauld-size 128]
+
+``--data`` is a folder laid out like the development data (``isic_uda1/``, ``caltech101/``, ``styles/``);
+without it, ``$NST_AUG_SHARED_DATA``.
 
 Writes two grids:
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import sys
 import textwrap
 import time
 import warnings
@@ -28,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DATA = Path(os.environ.get("NST_AUG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def _isic_pair(data: Path, size: int, nevus: str | None, melanoma: str | None):
@@ -56,10 +58,9 @@ def _grid(path: Path, panels: list[tuple[str, np.ndarray]], title: str) -> Path:
         ax.axis("off")
     fig.suptitle("\n".join(textwrap.fill(line, 40 * len(panels)) for line in title.split("\n")), fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.84))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    from classify.files import save_figure
+
+    return save_figure(fig, path, dpi=110)
 
 
 def _run(config, content: np.ndarray, style: np.ndarray, extractor=None):
@@ -131,7 +132,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Save PNG grids of real NST outputs (ISIC × mikolajczyk2019, "
                                                  "Caltech butterfly × Kandinsky with gauld2020).")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")
+    parser.add_argument("--data", type=Path, help="data folder (isic_uda1/, caltech101/, styles/; default "
+                                                  "$NST_AUG_SHARED_DATA)")
     parser.add_argument("--mik-steps", type=int, default=40, help="L-BFGS evaluations (paper 200; default 40)")
     parser.add_argument("--gauld-steps", type=int, default=150, help="Adam steps (paper 1000; default 150)")
     parser.add_argument("--gauld-size", type=int, default=128, help="image side for Gauld (tutorial 512; default 128)")
@@ -140,8 +142,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.full:
         args.mik_steps, args.gauld_steps, args.gauld_size = 200, 1000, 512
-    if not args.data.exists():
-        raise SystemExit(f"nst_aug.look: data folder not found: {args.data} (use --data)")
+    from classify.data import SHARED_DATA_ENV, shared_data_dir
+
+    try:
+        args.data = shared_data_dir(args.data)
+        if args.data is None:
+            raise FileNotFoundError(f"give --data FOLDER (isic_uda1/, caltech101/, styles/) or set {SHARED_DATA_ENV}")
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     start = time.perf_counter()
     if args.only in (None, "mikolajczyk"):
         print(f"wrote {mikolajczyk_grid(args.out, args.data, args.mik_steps)}", flush=True)

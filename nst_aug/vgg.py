@@ -13,14 +13,12 @@ download). ``weights=None`` gives random weights drawn from a seed, only when as
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 import keras
 import tensorflow as tf
 
-from classify.weights import (KERAS_WEIGHT_FILES, WeightsUnavailableError, hed_weights_path,  # noqa: F401
-                              load_vgg_weights)
+from classify.weights import load_vgg_weights
 
 #: ImageNet channel means in BGR order (Caffe VGG preprocessing, keras.applications.vgg16.preprocess_input).
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from gan_aug import layers as L
 from gan_aug import networks as N
 
 RNG = np.random.default_rng(0)
@@ -16,7 +17,7 @@ def _images(n=2, size=32):
 
 def test_reflection_padding_mirrors_the_border():
     x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
-    y = np.asarray(N.ReflectionPadding2D(1)(x))[0, :, :, 0]
+    y = np.asarray(L.ReflectionPadding2D(1)(x))[0, :, :, 0]
     assert y.shape == (5, 5)
     np.testing.assert_array_equal(y[0], [4, 3, 4, 5, 4])  # row 1 mirrored above row 0, columns mirrored too
     np.testing.assert_array_equal(y[1:4, 1:4], x[0, :, :, 0])
@@ -45,7 +46,7 @@ def test_narrow_conv_has_conv2d_outputs_and_gradients(kernel, channels_in, filte
 
     x = tf.constant(RNG.normal(size=(3, 13, 11, channels_in)).astype("float32"))
     ref = keras.layers.Conv2D(filters, kernel)
-    fast = N.NarrowConv2D(filters, kernel)
+    fast = L.NarrowConv2D(filters, kernel)
     ref.build(x.shape)
     fast.build(x.shape)
     fast.set_weights([RNG.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
@@ -58,9 +59,9 @@ def test_narrow_conv_has_conv2d_outputs_and_gradients(kernel, channels_in, filte
 
 def test_narrow_conv_refuses_what_it_does_not_implement():
     with pytest.raises(ValueError, match="strides"):
-        N.NarrowConv2D(3, 3, strides=2)
+        L.NarrowConv2D(3, 3, strides=2)
     with pytest.raises(ValueError, match="padding"):
-        N.NarrowConv2D(3, 3, padding="same")
+        L.NarrowConv2D(3, 3, padding="same")
 
 
 def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_gradients():
@@ -69,8 +70,8 @@ def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_g
     import tensorflow as tf
 
     x = tf.constant((RNG.normal(size=(3, 6, 5, 4)) * [1, 3, 0.1, 10] + [0, 5, -2, 100]).astype("float32"))
-    layer = N.instance_norm()
-    assert isinstance(layer, N.InstanceNormalization)
+    layer = L.instance_norm()
+    assert isinstance(layer, L.InstanceNormalization)
     ref = keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)
     weights = tf.constant(RNG.normal(size=x.shape).astype("float32"))
 
@@ -80,14 +81,14 @@ def test_instance_norm_is_per_image_per_channel_standardisation_with_groupnorm_g
     np.testing.assert_allclose(y, (xs - mean) / np.sqrt(var + 1e-5), atol=2e-5)
     np.testing.assert_allclose(dx, _outputs_and_gradients(ref, x, weights)[1], atol=1e-4)
     # serialisable, and identical after a config round trip
-    clone = N.InstanceNormalization.from_config(layer.get_config())
+    clone = L.InstanceNormalization.from_config(layer.get_config())
     np.testing.assert_array_equal(np.asarray(clone(x)), y)
     # mixed bfloat16: bfloat16 out, float32 statistics, so within bfloat16 rounding (3 significant digits) of
     # the exact normalisation of the same bfloat16 input
     from gan_aug.base import dtype_policy
 
     with dtype_policy("bfloat16"):
-        mixed = N.instance_norm()
+        mixed = L.instance_norm()
     x16 = tf.cast(x, tf.bfloat16)
     y16 = mixed(x16)
     assert y16.dtype == tf.bfloat16
@@ -103,7 +104,7 @@ def test_winograd_transforms_compute_a_hand_worked_correlation():
     k = np.zeros((3, 3, 1, 1), "float32")
     k[0, 2] = 1.0   # picks x[i, j + 2]
     k[2, 0] = -2.0  # and -2 · x[i + 2, j]
-    y = np.asarray(N.winograd_conv3x3(x, k))[0, :, :, 0]
+    y = np.asarray(L.winograd_conv3x3(x, k))[0, :, :, 0]
     i, j = np.mgrid[0:4, 0:4]
     np.testing.assert_allclose(y, (6 * i + j + 2) - 2 * (6 * (i + 2) + j), atol=1e-4)
 
@@ -119,8 +120,8 @@ def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filte
     pad = 0 if reflect else 2
     x = tf.constant(RNG.normal(size=(3, h + pad, w + pad, channels_in)).astype("float32"))
     conv = keras.layers.Conv2D(filters, 3, use_bias=False)
-    ref = keras.Sequential([N.ReflectionPadding2D(1), conv]) if reflect else conv
-    fast = N.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd", reflect=reflect)
+    ref = keras.Sequential([L.ReflectionPadding2D(1), conv]) if reflect else conv
+    fast = L.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd", reflect=reflect)
     ref.build(x.shape)
     fast.build(x.shape)
     ref.set_weights([RNG.normal(size=(3, 3, channels_in, filters)).astype("float32")])
@@ -136,35 +137,35 @@ def test_winograd_conv_has_conv2d_outputs_and_gradients(h, w, channels_in, filte
 def test_winograd_conv_chooses_its_path():
     from gan_aug.base import dtype_policy
 
-    layer = N.Winograd3x3Conv2D(4)
+    layer = L.Winograd3x3Conv2D(4)
     assert layer.uses_winograd((None, 10, 18, 3))          # float32, 8 x 16 output
     assert not layer.uses_winograd((None, 9, 10, 3))       # 7 x 8 output: direct convolution
     assert not layer.uses_winograd((None, None, None, 3))  # size unknown: direct
-    assert not N.Winograd3x3Conv2D(4, algorithm="direct").uses_winograd((None, 10, 10, 3))
+    assert not L.Winograd3x3Conv2D(4, algorithm="direct").uses_winograd((None, 10, 10, 3))
     with dtype_policy("bfloat16"):
-        mixed = N.Winograd3x3Conv2D(4)
+        mixed = L.Winograd3x3Conv2D(4)
     assert mixed.compute_dtype == "bfloat16" and not mixed.uses_winograd((None, 10, 10, 3))
     # the direct fallback still computes: odd sizes go through Conv2D
     x = RNG.normal(size=(1, 9, 11, 3)).astype("float32")
     assert tuple(layer(x).shape) == (1, 7, 9, 4)
-    padded = N.Winograd3x3Conv2D(4, reflect=True)
+    padded = L.Winograd3x3Conv2D(4, reflect=True)
     assert padded.uses_winograd((None, 8, 16, 3)) and not padded.uses_winograd((None, 10, 18, 3))
     assert tuple(padded(x).shape) == (1, 9, 11, 4)  # reflection-padded direct path keeps the size
     assert tuple(padded.compute_output_shape((None, 9, 11, 3))) == (None, 9, 11, 4)
     with pytest.raises(ValueError, match="divisible by 4"):
-        N.Winograd3x3Conv2D(4, algorithm="winograd")(x)
+        L.Winograd3x3Conv2D(4, algorithm="winograd")(x)
     with pytest.raises(ValueError, match="kernel_size=3"):
-        N.Winograd3x3Conv2D(4, kernel_size=5)
+        L.Winograd3x3Conv2D(4, kernel_size=5)
     with pytest.raises(ValueError, match="padding"):
-        N.Winograd3x3Conv2D(4, padding="same")
+        L.Winograd3x3Conv2D(4, padding="same")
     with pytest.raises(ValueError, match="algorithm"):
-        N.Winograd3x3Conv2D(4, algorithm="fft")
+        L.Winograd3x3Conv2D(4, algorithm="fft")
 
 
 def test_generator_with_winograd_residual_convs_saves_loads_and_matches_direct(tmp_path):
     """The float32 generator takes the Winograd path; a .keras round trip and a direct twin agree with it."""
     g = N.resnet_generator(32, filters=4, n_blocks=2)
-    convs = [l for l in g.layers if isinstance(l, N.Winograd3x3Conv2D)]
+    convs = [l for l in g.layers if isinstance(l, L.Winograd3x3Conv2D)]
     assert len(convs) == 2 * 2 and all(l.uses_winograd(l.input.shape) for l in convs)  # residual: 8x8 maps
     x = _images()
     y = np.asarray(g(x))
@@ -174,7 +175,7 @@ def test_generator_with_winograd_residual_convs_saves_loads_and_matches_direct(t
     np.testing.assert_array_equal(np.asarray(loaded(x)), y)
     direct = N.resnet_generator(32, filters=4, n_blocks=2)
     for l in direct.layers:
-        if isinstance(l, N.Winograd3x3Conv2D):
+        if isinstance(l, L.Winograd3x3Conv2D):
             l.algorithm = "direct"
     direct.set_weights(g.get_weights())
     np.testing.assert_allclose(np.asarray(direct(x)), y, atol=1e-4)
@@ -189,8 +190,8 @@ def test_resnet_generator_shape_range_and_layers():
     # instance norm: one group per channel, no affine parameters
     assert norms and all(l.groups in (-1, l.input.shape[-1]) and not l.center and not l.scale for l in norms)
     assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 2  # residual blocks
-    assert sum(isinstance(l, N.ReflectionPadding2D) for l in g.layers) == 2  # around the 7x7 convs
-    residual = [l for l in g.layers if isinstance(l, N.Winograd3x3Conv2D)]
+    assert sum(isinstance(l, L.ReflectionPadding2D) for l in g.layers) == 2  # around the 7x7 convs
+    residual = [l for l in g.layers if isinstance(l, L.Winograd3x3Conv2D)]
     assert len(residual) == 2 * 2 and all(l.reflect for l in residual)  # these pad by reflection themselves
 
 
@@ -198,7 +199,7 @@ def test_bias_before_instance_norm_would_be_a_no_op():
     """Why the CycleGAN networks leave out junyanz's conv biases in front of instance norm."""
     x = RNG.normal(size=(2, 8, 8, 5)).astype("float32")
     c = (3 * RNG.normal(size=5)).astype("float32")  # a per-channel bias
-    norm = N.instance_norm()
+    norm = L.instance_norm()
     np.testing.assert_allclose(np.asarray(norm(x + c)), np.asarray(norm(x)), atol=1e-4)
 
 

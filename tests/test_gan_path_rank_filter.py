@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from classify.data import read_manifest
+from classify.data import Sample, read_image_list
 from classify.images import save_image
-from gan_aug.path_rank_filter import path_rank_filter, write_filtered
+from classify.scoring import Classifier, ClassifierInfo
+from gan_aug.path_rank_filter import path_rank_filter, write_selection
 
 # The fake classifier's P(MEL | x) is the image's red value / 255, so these are the confidences we control.
 REDS = [250, 10, 200, 90, 180, 30, 140, 220, 60, 160]
@@ -23,7 +24,7 @@ def fake_classifier(size=32):
     dense = keras.layers.Dense(2)
     out = dense(x)
     dense.set_weights([np.array([[1 / 255, -1 / 255], [0, 0], [0, 0]], "float32"), np.array([0, 1], "float32")])
-    return keras.Model(inp, out)
+    return Classifier(keras.Model(inp, out), ClassifierInfo(("MEL", "NV"), size))
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,13 @@ def mel_images(tmp_path_factory):
     for i, r in enumerate(REDS):
         img = np.zeros((32, 32, 3), np.uint8)
         img[..., 0] = r
-        paths.append(str(save_image(img, root / f"mel_{i:02d}_{r}.png")))
+        paths.append(Sample(str(save_image(img, root / f"mel_{i:02d}_{r}.png")), "MEL"))
     return paths
 
 
 @pytest.mark.parametrize("alpha", [1 / 8, 1 / 4, 1 / 2, 1.0])
 def test_keeps_ceil_alpha_n_correct_images_in_confidence_order(mel_images, alpha):
-    kept, ranked, skipped = path_rank_filter(fake_classifier(), mel_images, "MEL", ["MEL", "NV"], alpha)
+    kept, ranked, skipped = path_rank_filter(fake_classifier(), mel_images, "MEL", alpha, progress=False)
     assert not skipped and len(ranked) == len(REDS)
     n_correct = len(CORRECT_BY_CONFIDENCE)
     assert len(kept) == math.ceil(alpha * n_correct)
@@ -52,20 +53,22 @@ def test_keeps_ceil_alpha_n_correct_images_in_confidence_order(mel_images, alpha
     assert confidences[0] == pytest.approx(250 / 255, abs=1e-5)
 
 
-def test_filtered_list_is_a_manifest_classify_reads(mel_images, tmp_path):
-    kept, _, _ = path_rank_filter(fake_classifier(), mel_images + [str(tmp_path / "missing.jpg")], "MEL",
-                                  ["MEL", "NV"], 0.5)
-    path = write_filtered(tmp_path / "prf", kept, 0.5, "clf.keras")
-    samples = read_manifest(path)
+def test_selection_is_an_image_list_classify_reads(mel_images, tmp_path):
+    kept, _, skipped = path_rank_filter(fake_classifier(), mel_images + [Sample(str(tmp_path / "missing.jpg"), "MEL")],
+                                        "MEL", 0.5, progress=False)
+    assert len(skipped) == 1 and "missing.jpg" in skipped[0]
+    path = write_selection(tmp_path / "prf", kept, 0.5)
+    samples = read_image_list(path)
     assert [s.label for s in samples] == ["MEL"] * 3
     assert [s.path for s in samples] == [r.path for r in kept]
+    assert not any(s.synthetic for s in samples)  # real images, selected
 
 
 def test_bad_arguments(mel_images):
     with pytest.raises(ValueError, match="alpha"):
-        path_rank_filter(fake_classifier(), mel_images, "MEL", ["MEL", "NV"], 0)
+        path_rank_filter(fake_classifier(), mel_images, "MEL", 0)
     with pytest.raises(ValueError, match="not among"):
-        path_rank_filter(fake_classifier(), mel_images, "BCC", ["MEL", "NV"], 0.5)
+        path_rank_filter(fake_classifier(), mel_images, "BCC", 0.5)
 
 
 def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
@@ -75,14 +78,21 @@ def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
     import sys
 
     from classify.models import build_model
+    from classify.scoring import save_classifier
 
-    build_model("small_cnn", num_classes=2, input_size=32).save(tmp_path / "model.keras")
-    folder = str(mel_images[0]).rsplit("/", 1)[0]
-    done = subprocess.run([sys.executable, "-m", "gan_aug.path_rank_filter", "--model", str(tmp_path / "model.keras"),
-                           "--classes", "MEL,NV", "--class", "MEL", "--alpha", "0.5", "--images", folder,
-                           "--out", str(tmp_path / "prf")], capture_output=True, text=True)
+    save_classifier(build_model("small_cnn", num_classes=2, input_size=32), tmp_path / "model.keras",
+                    ClassifierInfo(("MEL", "NV"), 32))
+    folder = mel_images[0].path.rsplit("/", 1)[0]
+    command = [sys.executable, "-m", "gan_aug.path_rank_filter", "--model", str(tmp_path / "model.keras"),
+               "--class", "MEL", "--alpha", "0.5", "--images", folder, "--out", str(tmp_path / "prf")]
+    done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    samples = read_manifest(tmp_path / "prf" / "manifest.csv")
+    samples = read_image_list(tmp_path / "prf" / "selection.csv")
     line = done.stdout.strip().splitlines()[-1]
     n_correct = int(line.split(" images, ")[1].split(" classified")[0])
     assert len(samples) == math.ceil(0.5 * n_correct) and all(s.label == "MEL" for s in samples)
+    # a class order that contradicts the model's record is refused in one line (the README once did this)
+    done = subprocess.run(command + ["--classes", "NV,MEL"], capture_output=True, text=True)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2 and len(errors) == 1 and errors[0].startswith("error: classes NV,MEL contradict")
+    assert "Traceback" not in done.stderr

@@ -116,9 +116,14 @@ def test_every_default_has_a_source_and_non_defaults_are_flagged(tmp_path):
     assert O.ACGANOptions().size == 128
     opts = O.CycleGANOptions(size=32, n_blocks=2)
     assert O.non_defaults(opts) == {"size": 32, "n_blocks": 2}
-    text = O.format_options(opts)
+    from classify.cli import format_options
+    from classify.files import write_json
+
+    import dataclasses
+
+    text = format_options(dataclasses.asdict(opts), O.defaults(opts))
     assert "[default: 256]" in text and "[default: 50]" not in text
-    O.write_json_atomic(O.options_record(opts), tmp_path / "run.json")
+    write_json(tmp_path / "run.json", O.options_record(opts))
     rec = json.loads((tmp_path / "run.json").read_text())
     assert rec["non_defaults"] == {"size": 32, "n_blocks": 2}
     assert "junyanz" in rec["defaults"]["pool_size"]["source"]

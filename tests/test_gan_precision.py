@@ -11,8 +11,9 @@ import tensorflow as tf
 
 from classify import precision
 from gan_aug import base, train
-from gan_aug.cyclegan import build_cyclegan, compile_cyclegan
-from gan_aug.dcgan import build_dcgan, compile_gan
+from gan_aug.base import compile_gan
+from gan_aug.cyclegan import build_cyclegan
+from gan_aug.dcgan import build_dcgan
 from gan_aug.options import CycleGANOptions, DCGANOptions
 
 TINY = dict(size=32, gen_filters=4, n_blocks=1, disc_filters=4, pool_size=3, seed=3)
@@ -26,7 +27,7 @@ def _batch(seed=0):
 
 def _model(precision, **kw):
     opts = CycleGANOptions(**{**TINY, **kw}, precision=precision, run_eagerly=True)
-    return compile_cyclegan(build_cyclegan(opts), opts)
+    return compile_gan(build_cyclegan(opts), opts)
 
 
 def _steps(model, n, seed=0):

@@ -14,7 +14,7 @@ Results are :class:`classify.experiment.RunResult` values; tables and statistics
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from classify.files import save_figure, write_csv
 from classify.stats import mean_std, paired_stats
 from classify.tables import fmt as _f
 from classify.tables import report_header, write_markdown
+
+if TYPE_CHECKING:
+    from classify.experiment import RunResult
 
 #: Mikołajczyk & Grochowski, Table I (folds 0–4, AVER), copied from the paper text (../papers/000, §V).
 PAPER_TABLE_I: dict[str, dict[str, tuple[float, ...]]] = {

@@ -14,8 +14,8 @@ and timing rounds alternate between the two so a shared machine's load falls on 
 
 It first times one generator's forward + backward pass on each side (``--generators-only`` stops there). Ours
 computes its 18 residual 3x3 convolutions (with their reflection pads) by Winograd F(4x4, 3x3) in float32
-(``gan_aug.networks.Winograd3x3Conv2D``), its instance norms on the fused batch-norm kernel
-(``gan_aug.networks.InstanceNormalization``) and builds its conv to RGB as ``gan_aug.networks.NarrowConv2D``, whose
+(``gan_aug.layers.Winograd3x3Conv2D``), its instance norms on the fused batch-norm kernel
+(``gan_aug.layers.InstanceNormalization``) and builds its conv to RGB as ``gan_aug.layers.NarrowConv2D``, whose
 gradients TensorFlow's CPU kernels compute ~10x slower than the forward pass on AVX2 CPUs. Alongside, the same
 convolutions as direct ``Conv2D`` with nothing between them (:func:`convolutions_only_generator`): the CycleGAN
 objective fixes which convolutions a step must run, so keras-io's time over theirs is the most any
@@ -57,8 +57,10 @@ from keras import layers  # noqa: E402
 
 from classify.precision import resolve_precision  # noqa: E402
 from gan_aug.base import dtype_policy  # noqa: E402
-from gan_aug.cyclegan import CycleGAN, build_cyclegan, compile_cyclegan  # noqa: E402
-from gan_aug.networks import NarrowConv2D, ReflectionPadding2D, resnet_generator  # noqa: E402
+from gan_aug.base import compile_gan  # noqa: E402
+from gan_aug.cyclegan import CycleGAN, build_cyclegan  # noqa: E402
+from gan_aug.layers import NarrowConv2D, ReflectionPadding2D  # noqa: E402
+from gan_aug.networks import resnet_generator  # noqa: E402
 from gan_aug.options import CycleGANOptions  # noqa: E402
 
 INIT = keras.initializers.RandomNormal(0.0, 0.02)
@@ -322,17 +324,17 @@ def main(argv=None):
     opts = CycleGANOptions(size=args.size, gen_filters=args.filters, n_blocks=args.blocks,
                            disc_filters=args.filters,
                            jit_compile=bool(args.jit) if args.jit is not None else CycleGANOptions.jit_compile)
-    ours = compile_cyclegan(build_cyclegan(opts), opts)
+    ours = compile_gan(build_cyclegan(opts), opts)
     models = {"keras-io": base, "ours": ours}
     if args.ceiling:
         # Our step with every network reduced to its direct convolutions: what the step costs with norms, pads
         # and activations free. keras-io's time over this one caps the step ratio of direct convolutions.
         nets = [convolutions_only_generator(args.size, args.filters, args.blocks) for _ in "ab"]
         nets += [convolutions_only_discriminator(args.size, args.filters) for _ in "ab"]
-        models["convs only"] = compile_cyclegan(CycleGAN(*nets, seed=0), opts)
+        models["convs only"] = compile_gan(CycleGAN(*nets, seed=0), opts)
     if mixed:
         mixed_opts = dataclasses.replace(opts, precision=mixed)
-        models[f"ours {mixed}"] = compile_cyclegan(build_cyclegan(mixed_opts), mixed_opts)
+        models[f"ours {mixed}"] = compile_gan(build_cyclegan(mixed_opts), mixed_opts)
         # The example as written is float32; the same example under the mixed policy tells how much of our
         # mixed-precision ratio is the precision rather than the implementation.
         models[f"keras-io {mixed}"] = keras_io_cyclegan(args.size, args.filters, args.blocks, mixed)

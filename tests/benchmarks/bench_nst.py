@@ -40,7 +40,8 @@ import tensorflow as tf  # noqa: E402
 from classify.images import load_square  # noqa: E402
 from nst_aug.presets import get_preset  # noqa: E402
 from nst_aug.transfer import StyleTransfer  # noqa: E402
-from nst_aug.vgg import FeatureExtractor, load_weights  # noqa: E402
+from classify.weights import load_vgg_weights  # noqa: E402
+from nst_aug.vgg import FeatureExtractor  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("NST_AUG_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -77,7 +78,7 @@ class StyleContentModel:
 
     def __init__(self, style_layers, content_layers):
         vgg = keras.applications.VGG16(include_top=False, weights=None)
-        self.weights_source = load_weights(vgg, "vgg16", "hed")
+        self.weights_source = load_vgg_weights(vgg, "vgg16", "hed")
         vgg.trainable = False
         outputs = [vgg.get_layer(name).output for name in style_layers + content_layers]
         self.vgg = keras.Model([vgg.input], outputs)
