@@ -1,8 +1,9 @@
 """Classification metrics with scikit-learn: the numbers each paper reports.
 
 - ROC AUC (Mikołajczyk Table I): binary = ``roc_auc_score(y == pos, p[:, pos])``; multi-class = one-vs-rest
-  macro, ``(1/K) Σ_c AUC(y == c, p[:, c])`` (sklearn ``multi_class="ovr", average="macro"``), over the classes
-  present in ``y_true`` (a class absent from the test set has no ROC curve).
+  macro, ``(1/K) Σ_c AUC(y == c, p[:, c])`` (sklearn ``roc_auc_score(multi_class="ovr", average="macro")``);
+  when a class is absent from the test set (it has no ROC curve, and sklearn refuses it) the same mean over the
+  classes present.
 - Per-class precision ``TP/(TP+FP)`` and recall ``TP/(TP+FN)`` (Gauld, Equations 6 and 7), F1, support.
 - Accuracy ``(1/N) Σ [ŷ = y]``, balanced accuracy = mean per-class recall (thesis, imbalanced ISIC).
 - Confusion matrix ``C[i, j]`` = number of samples of true class i predicted as j.
@@ -30,8 +31,11 @@ def roc_auc(y_true: Sequence[int], probs: np.ndarray, positive: int = 1) -> floa
         return None
     if p.shape[1] == 2:
         return float(skm.roc_auc_score(y == positive, p[:, positive]))
-    per_class = [skm.roc_auc_score(y == c, p[:, c]) for c in present]
-    return float(np.mean(per_class))
+    if len(present) == p.shape[1]:
+        return float(skm.roc_auc_score(y, p, multi_class="ovr", average="macro", labels=list(range(p.shape[1]))))
+    # scikit-learn's one-vs-rest refuses a class absent from y_true: the mean over the present ones, as its
+    # macro average would be if it allowed them
+    return float(np.mean([skm.roc_auc_score(y == c, p[:, c]) for c in present]))
 
 
 def compute_metrics(y_true: Sequence[int], probs: np.ndarray, class_names: Sequence[str], positive: int = 1
@@ -64,19 +68,3 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, class_names: Seque
         per_class=per_class,
         confusion_matrix=skm.confusion_matrix(y, pred, labels=labels).tolist(),
     )
-
-
-def roc_curves(y_true: Sequence[int], probs: np.ndarray, class_names: Sequence[str], positive: int = 1
-               ) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
-    """``{name: (fpr, tpr, auc)}``: the positive class only for 2 classes, else one curve per present class."""
-    y = np.asarray(y_true, dtype=int)
-    p = np.asarray(probs, dtype=float)
-    present = np.unique(y)
-    classes = [positive] if p.shape[1] == 2 else list(present)
-    curves = {}
-    if len(present) < 2:
-        return curves
-    for c in classes:
-        fpr, tpr, _ = skm.roc_curve(y == c, p[:, c])
-        curves[class_names[c]] = (fpr, tpr, float(skm.auc(fpr, tpr)))
-    return curves

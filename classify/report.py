@@ -19,7 +19,6 @@ import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
 from .files import save_figure, write_json, write_text  # noqa: E402
-from .metrics import roc_curves  # noqa: E402
 
 
 def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -40,11 +39,18 @@ def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
 
 
 def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1, title: str = "ROC") -> Path:
-    curves = roc_curves(y_true, probs, class_names, positive)
+    """ROC curve(s) (scikit-learn ``RocCurveDisplay``): the positive class for 2 classes, else one per class
+    present, with the AUC in the legend and the chance diagonal."""
+    from sklearn.metrics import RocCurveDisplay
+
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(probs, dtype=float)
+    classes = [positive] if p.shape[1] == 2 else sorted(set(y.tolist()))
     fig, ax = plt.subplots(figsize=(5, 5))
-    for name, (fpr, tpr, auc) in curves.items():
-        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="chance")
+    if len(set(y.tolist())) > 1:
+        for c in classes:
+            RocCurveDisplay.from_predictions(y == c, p[:, c], name=class_names[c], ax=ax,
+                                             plot_chance_level=c == classes[-1])
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -53,18 +59,15 @@ def plot_roc(y_true, probs, class_names: Sequence[str], path, positive: int = 1,
 
 def plot_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path, title: str = "Confusion matrix"
                    ) -> Path:
+    """Counts, rows = true class (scikit-learn ``ConfusionMatrixDisplay``)."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     cm = np.asarray(matrix)
     side = max(4.0, 1.2 + 0.7 * len(class_names))
     fig, ax = plt.subplots(figsize=(side + 0.6, side))
-    im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(len(class_names)), class_names)
+    ConfusionMatrixDisplay(cm, display_labels=list(class_names)).plot(ax=ax, cmap="Blues", xticks_rotation=45,
+                                                                      colorbar=True)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    threshold = cm.max() / 2 if cm.size else 0
-    for i in range(cm.shape[0]):
-        for j in range(cm.shape[1]):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
     fig.tight_layout()
     return save_figure(fig, path)
 

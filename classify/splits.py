@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -183,51 +183,62 @@ def per_class_split(samples: Iterable[Sample], n_train: int, seed: int = 0, n_te
 
 
 def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
-                           real_in_train: bool = True) -> list[Split]:
+                           real_in_train: bool = True, group_of: Callable[[Sample], str] | None = None
+                           ) -> list[Split]:
     """``k`` stratified folds of the real images; fold i tests on part i (Mikołajczyk §IV.C: 5 folds).
 
-    The real images are grouped by :attr:`Sample.groups` (duplicates of one file stay together), each class's
-    groups are shuffled and dealt round-robin to the k parts, so every part holds ``n_c/k ± 1`` groups of class c
-    and the test parts are disjoint and cover every real image once. Of the remaining real images,
-    ``val_fraction`` (stratified) validates; the rest train when ``real_in_train``, else they form the fold's
-    ``pool``: Mikołajczyk trained on synthetic images only, made from real images kept apart from validation
-    and test (``real_in_train=False``). Synthetic samples are added to train under the group rule of
-    :func:`add_synthetic`.
+    The test parts are scikit-learn's ``StratifiedGroupKFold(k, shuffle=True, random_state=seed)`` over the real
+    images sorted by path: disjoint, covering every real image once, each keeping the class proportions as
+    closely as whole groups allow. A group is ``group_of(sample)`` — by default the image itself
+    (:func:`~classify.manifest.group_key`; pass e.g. a lesion id so that several images of one lesion never sit
+    on both sides, HAM10000). Of the remaining real images, ``val_fraction`` of each class validates (whole
+    groups, :func:`_grouped_cut`); the rest train when ``real_in_train``, else they form the fold's ``pool``:
+    Mikołajczyk trained on synthetic images only, made from real images kept apart from validation and test
+    (``real_in_train=False``). Synthetic samples are added to train under the group rule of :func:`add_synthetic`.
     """
+    from sklearn.model_selection import StratifiedGroupKFold
+
     if k < 2:
         raise ValueError(f"k must be >= 2, got {k}")
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
     real, synthetic = _real_and_synthetic(samples)
-    rng = np.random.default_rng(seed)
-    part_of: dict[str, int] = {}  # group key -> part
-    by_group: dict[str, list[Sample]] = defaultdict(list)
-    for s in real:
-        by_group[s.groups[0]].append(s)
-    class_groups: dict[str, list[str]] = defaultdict(list)
-    for key, items in sorted(by_group.items()):
-        class_groups[items[0].label].append(key)
-    for label in sorted(class_groups):
-        keys = class_groups[label]
-        if len(keys) < k:
-            raise ValueError(f"class {label!r} has {len(keys)} images, fewer than k={k} folds")
-        offset = int(rng.integers(k))  # rotate so the +1 remainders do not always land in part 0
-        for j, i in enumerate(rng.permutation(len(keys))):
-            part_of[keys[i]] = (j + offset) % k
+    real = sorted(real, key=lambda s: s.path)
+    group_of = group_of or (lambda s: s.groups[0])
+    groups = [group_of(s) for s in real]
+    for label in sorted({s.label for s in real}):
+        n = len({g for g, s in zip(groups, real) if s.label == label})
+        if n < k:
+            raise ValueError(f"class {label!r} has {n} images (groups), fewer than k={k} folds")
+    labels = [s.label for s in real]
     folds = []
-    for i in range(k):
-        test = [s for key, items in sorted(by_group.items()) if part_of[key] == i for s in items]
-        rest = [s for key, items in sorted(by_group.items()) if part_of[key] != i for s in items]
-        fold_rng = np.random.default_rng([seed, i])
-        train, val = [], []
-        for items in _by_class(rest).values():
-            items = _shuffled(items, fold_rng)
-            n_val = int(round(val_fraction * len(items)))
-            val += items[:n_val]
-            train += items[n_val:]
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for i, (rest_idx, test_idx) in enumerate(cv.split(np.zeros(len(real)), labels, groups)):
+        test = [real[j] for j in sorted(test_idx)]
+        rest = [real[j] for j in sorted(rest_idx)]
+        val, train = _grouped_cut(rest, val_fraction, np.random.default_rng([seed, i]), group_of)
         pool = [] if real_in_train else train
         folds.append(_finish(train if real_in_train else [], val, test, synthetic, real, pool))
     return folds
+
+
+def _grouped_cut(samples: Sequence[Sample], fraction: float, rng: np.random.Generator,
+                 group_of: Callable[[Sample], str]) -> tuple[list[Sample], list[Sample]]:
+    """``(part, rest)``: per class, whole groups in random order until the part holds ``round(fraction · n_c)``
+    images of the class (with one image per group: exactly that many)."""
+    part, rest = [], []
+    for items in _by_class(samples).values():
+        by_group: dict[str, list[Sample]] = {}
+        for s in _shuffled(items, rng):
+            by_group.setdefault(group_of(s), []).append(s)
+        want, taken = int(round(fraction * len(items))), 0
+        for members in by_group.values():
+            if taken < want:
+                part += members
+                taken += len(members)
+            else:
+                rest += members
+    return part, rest
 
 
 def make_split(samples: Iterable[Sample], kind: str = "stratified", seed: int = 0,

@@ -78,10 +78,19 @@ def compile_model(model: keras.Model, optimizer: str | keras.optimizers.Optimize
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:
-    """Balanced class weights ``w_c = N / (K · n_c)`` (sklearn's "balanced"); absent classes get 0."""
-    counts = np.bincount(np.asarray(labels, dtype=int), minlength=num_classes)
-    n = counts.sum()
-    return {c: (float(n / (num_classes * counts[c])) if counts[c] else 0.0) for c in range(num_classes)}
+    """Balanced class weights ``w_c = N / (K · n_c)`` over the model's K outputs: scikit-learn's
+    ``compute_class_weight("balanced")`` on the classes present (it refuses absent ones), rescaled by
+    K_present / K so that a class absent from the training labels changes no other weight; absent classes get 0.
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(labels, dtype=int)
+    present = np.unique(y)
+    weights = dict.fromkeys(range(num_classes), 0.0)
+    if len(present):
+        balanced = compute_class_weight("balanced", classes=present, y=y) * (len(present) / num_classes)
+        weights.update(zip(present.tolist(), balanced.tolist()))
+    return weights
 
 
 # -------------------------------------------------------------------------------------------------- 1cycle

@@ -116,3 +116,26 @@ def test_add_synthetic_and_leakage_check():
     with pytest.raises(AssertionError, match="depends on held-out"):
         check_no_leakage(Split(real[1:] + [leaky], [], [real[0]]))
     assert Counter(len(f.test) for f in stratified_group_kfold(_real(10, 5), k=5)) == Counter({3: 5})
+
+
+def test_kfold_keeps_a_lesion_together_with_group_of():
+    """HAM10000 has several images of one lesion: grouped by lesion, no lesion is on both sides of any fold."""
+    real = [Sample(f"/data/{c}/{i:03d}.jpg", c) for c in ("A", "B") for i in range(40)]
+    lesion = {s.path: f"{s.label}{int(s.path[-7:-4]) // 3}" for s in real}   # 3 images per lesion
+    folds = stratified_group_kfold(real, k=4, seed=1, val_fraction=0.25, group_of=lambda s: lesion[s.path])
+    for f in folds:
+        held = {lesion[s.path] for s in f.test}
+        assert not held & {lesion[s.path] for s in f.train + f.val}
+        assert not {lesion[s.path] for s in f.val} & {lesion[s.path] for s in f.train}
+        assert 8 <= class_counts(f.test)["A"] <= 12       # stratified to within a lesion
+    assert sorted(s.path for f in folds for s in f.test) == sorted(s.path for s in real)
+
+
+def test_a_synthetic_row_that_is_a_real_image_is_dropped():
+    """A manifest row whose image *is* one of the dataset's real images never trains (it would carry the manifest's
+    label while the same file is validated or tested)."""
+    real = _real(10, 10)
+    smuggled = Sample(real[0].path, "B", generated=True)
+    split = stratified_split(real + [smuggled], seed=0)
+    assert smuggled in split.dropped and smuggled not in split.train
+    assert "is a real image of the dataset" in split.reasons[0]
