@@ -26,6 +26,15 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--classes", nargs="+", help="keep only these classes (e.g. NV MEL)")
 
 
+def add_split_selection(p, what: str, default: Sequence[str] = ("train",)) -> None:
+    """``--split-file FILE --part PART …``: the one spelling, in every CLI, of "only these parts of a classify
+    split" (:func:`classify.splits.select_parts`). ``what`` completes "use only the real images of --part to …"."""
+    p.add_argument("--split-file", help=f"a classify split.csv: {what} only the real images of --part "
+                                        "(and what was made from them)")
+    p.add_argument("--part", nargs="+", default=list(default), choices=("train", "val", "test", "pool"),
+                   help=f"split parts (with --split-file; default {' '.join(default)})")
+
+
 def has_data_args(args: argparse.Namespace) -> bool:
     return any(getattr(args, k, None) for k in ("isic_csv", "folders", "data"))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .images import IMAGE_EXTENSIONS, is_image_file
-from .manifest import DEPENDS_COLUMN, MANIFEST_NAME, group_key, read_manifest_rows
+from .manifest import DEPENDS_COLUMN, MANIFEST_NAME, group_key, manifest_file, read_manifest_rows
 
 #: Environment variable naming a folder laid out like the development data (``isic_uda1/``, ``caltech101/``,
 #: ``styles/``, ...). Nothing requires it; tools that can use it say so in their ``--help``.
@@ -205,8 +205,7 @@ def read_manifest(path: str | os.PathLike, label_column: str = "label") -> tuple
     folder (``../x.jpg``), whose image file is missing, or whose ``depends_on`` list cannot be read. A missing
     manifest raises ``FileNotFoundError``, a missing ``label_column`` ``ValueError``.
     """
-    path = Path(path)
-    file = path / MANIFEST_NAME if path.is_dir() else path
+    file = manifest_file(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: manifest not found")
     base = file.resolve().parent

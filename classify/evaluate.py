@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         description = f"{split_file} ({'+'.join(args.part)})"
         classes_given = args.classes
 
-    from .metrics import compute_metrics, positive_index
+    from .metrics import compute_metrics, positive_index, summary_line
     from .report import write_report
     from .scoring import load_classifier, predict
 
@@ -72,9 +72,7 @@ def main(argv=None) -> int:
                                                                else "eval-data")
     files = write_report(out, metrics, y, probs, options={**vars(args), "data": description},
                          title=f"{model_path.name} on {description}", positive=pos)
-    auc = metrics["auc"]
-    print(f"{len(y)} images: accuracy {metrics['accuracy']:.3f}, balanced accuracy "
-          f"{metrics['balanced_accuracy']:.3f}, AUC {'n/a' if auc is None else f'{auc:.3f}'}")
+    print(f"{len(y)} images: {summary_line(metrics)}")
     print(f"report: {files['md']}")
     return 0
 

@@ -42,14 +42,18 @@ def group_key(path: str | os.PathLike) -> str:
     return os.path.normcase(os.path.realpath(os.fspath(path)))
 
 
+def manifest_file(path: str | os.PathLike) -> Path:
+    """``path`` itself, or ``path/manifest.csv`` when ``path`` is a folder."""
+    path = Path(path)
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
 def read_manifest_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     """Read a manifest (a file, or a folder holding ``manifest.csv``) as a list of row dicts.
 
     A last line cut short by a crash (fewer fields than the header) is dropped; everything before it is kept.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
+    path = manifest_file(path)
     if not path.exists():
         return []
     with open(path, newline="", encoding="utf-8") as f:
@@ -64,9 +68,7 @@ def read_manifest_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 
 def manifest_columns(path: str | os.PathLike) -> list[str]:
     """The header of a manifest file ([] when it is missing or empty)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
+    path = manifest_file(path)
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as f:

@@ -68,3 +68,10 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, class_names: Seque
         per_class=per_class,
         confusion_matrix=skm.confusion_matrix(y, pred, labels=labels).tolist(),
     )
+
+
+def summary_line(metrics: dict) -> str:
+    """``accuracy …, balanced accuracy …, AUC … (kind)``: how every CLI reports a result in one line."""
+    auc = metrics["auc"]
+    return (f"accuracy {metrics['accuracy']:.3f}, balanced accuracy {metrics['balanced_accuracy']:.3f}, "
+            f"AUC {'n/a' if auc is None else f'{auc:.3f}'} ({metrics['auc_kind']})")

@@ -163,10 +163,9 @@ def main(argv=None) -> int:
     if result.metrics is None:
         print("no validation/test images: no report")
         return 0
-    m = result.metrics
-    auc = m["auc"]
-    print(f"{result.part}: accuracy {m['accuracy']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}, "
-          f"AUC {'n/a' if auc is None else f'{auc:.3f}'} ({m['auc_kind']})")
+    from .metrics import summary_line
+
+    print(f"{result.part}: {summary_line(result.metrics)}")
     print(f"report: {out / 'report.md'}")
     return 0
 

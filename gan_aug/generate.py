@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from classify.cli import add_split_selection  # noqa: E402
 from classify.files import read_json  # noqa: E402
 from classify.images import ImageError, load_image, save_image  # noqa: E402
 from classify.manifest import DEPENDS_COLUMN, ManifestWriter, read_manifest_rows  # noqa: E402
@@ -168,8 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="CycleGAN: folder, manifest, image list, or ISIC class (with --isic-csv)")
     p.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV for --input CLASS")
     p.add_argument("--image-dir", help="images of --isic-csv")
-    p.add_argument("--split-file", help="CycleGAN: translate only the real images of --part of this split")
-    p.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"))
+    add_split_selection(p, "CycleGAN: translate")
     p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="CycleGAN: A->B or B->A")
     p.add_argument("--label", help="label written for translated images (default: the target domain's)")
     p.add_argument("--batch-size", type=int, default=8)

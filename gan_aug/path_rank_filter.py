@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from classify.cli import add_split_selection
+
 SELECTION_NAME = "selection.csv"
 
 
@@ -98,9 +100,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV; the class's rows are the images")
     p.add_argument("--image-dir", help="images of --isic-csv")
     p.add_argument("--images", help="instead: a folder, manifest or image list holding the class's images")
-    p.add_argument("--split-file", help="a classify split.csv: rank only the real images of --part")
-    p.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
-                   help="split parts to rank (with --split-file; default train)")
+    add_split_selection(p, "rank")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--out", required=True, help="output folder for selection.csv")
     args = p.parse_args(argv)

@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from classify.cli import format_options  # noqa: E402
+from classify.cli import add_split_selection, format_options  # noqa: E402
 from classify.files import read_json, write_csv, write_json  # noqa: E402
 from classify.precision import resolve_precision  # noqa: E402
 
@@ -231,9 +231,7 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "(removes only what a training run wrote)")
         s.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV (class names then select images)")
         s.add_argument("--image-dir", help="images of --isic-csv (default CSV_FOLDER/images)")
-        s.add_argument("--split-file", help="a classify split.csv: train on the real images of --part only")
-        s.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
-                       help="split parts to train on (with --split-file; default train)")
+        add_split_selection(s, "train on")
         s.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity (0, 1 or 2)")
         spec_help = "folder, manifest, image list (.csv), or ISIC class (with --isic-csv)"
         if gan.translates:

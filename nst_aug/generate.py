@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from classify.cli import add_split_selection
+
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
 
 # The embedded default: 4 NV x MEL pairs in one batch, 3 L-BFGS rounds (60 evaluations) instead of the preset's 10
@@ -112,9 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--folders", help="class-per-folder tree ROOT/<class>/<image>")
     g.add_argument("--content-class", help="class of the content images (with --csv/--folders), e.g. NV")
     g.add_argument("--style-class", help="class of the style images (with --csv/--folders), e.g. MEL")
-    g.add_argument("--split-file", help="a classify split.csv: use only the real images of --part")
-    g.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
-                   help="split parts whose images may be content or style (with --split-file; default train)")
+    add_split_selection(g, "take content and style from")
     g = p.add_argument_group("pairing")
     m = g.add_mutually_exclusive_group()
     m.add_argument("--pairs", type=int, dest="count", help="N random distinct (content, style) pairs")

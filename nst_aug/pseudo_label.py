@@ -36,7 +36,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from classify.manifest import MANIFEST_NAME, manifest_columns, read_manifest_rows, write_manifest
+from classify.cli import add_split_selection
+from classify.manifest import manifest_columns, manifest_file, read_manifest_rows, write_manifest
 
 PSEUDO_COLUMNS = ("pseudo_score", "pseudo_label")
 PSEUDO_MANIFEST_NAME = "manifest-pseudo.csv"
@@ -107,8 +108,7 @@ def write_pseudo_manifest(manifest: str | os.PathLike, labels: Mapping[str, tupl
 
     ``labels`` maps a row's ``output`` to ``(score, label)``; other rows get empty values. Atomic (temp + rename).
     """
-    src = Path(manifest)
-    src = src / MANIFEST_NAME if src.is_dir() else src
+    src = manifest_file(manifest)
     rows = read_manifest_rows(src)
     if not rows:
         raise ValueError(f"{src}: no manifest rows to label")
@@ -133,8 +133,7 @@ def pseudo_label_manifest(manifest: str | os.PathLike, classifier, positive: int
     from classify.metrics import positive_index
     from classify.scoring import predict
 
-    src = Path(manifest)
-    src = src / MANIFEST_NAME if src.is_dir() else src
+    src = manifest_file(manifest)
     classes = list(classifier.info.classes)
     positive = positive_index(classes) if positive is None else positive
     samples, skipped = read_manifest(src)
@@ -167,9 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--classes", nargs="+", help="the model's class order (only for a model that records none; "
                                                  "refused when it contradicts the record)")
     p.add_argument("--positive", default=None, help="binary: the positive class (default: MEL, else the second)")
-    p.add_argument("--split-file", help="a classify split.csv: label only images made from real images of --part")
-    p.add_argument("--part", nargs="+", default=["train"], choices=("train", "val", "test", "pool"),
-                   help="split parts the labelled images may come from (with --split-file; default train)")
+    add_split_selection(p, "label images made from")
     p.add_argument("--name", default=PSEUDO_MANIFEST_NAME, help="file name of the labelled manifest")
     p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
