@@ -130,15 +130,14 @@ class GAN(keras.Model):
         return out
 
     def save_state(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`state_variables` to an ``.npz`` file atomically (temporary name, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write :meth:`state_variables` to an ``.npz`` file atomically (:func:`classify.files.atomic_open`)."""
+        from classify.files import atomic_open
+
         arrays = {f"v{i:05d}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(self.state_variables())}
         names = np.array([v.path for v in self.state_variables()])
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, __names__=names, **arrays)
-        os.replace(tmp, path)
-        return path
+        with atomic_open(path, "wb") as f:
+            np.savez(f, __names__=names, **arrays)
+        return Path(path)
 
     def load_state(self, path: str | os.PathLike) -> None:
         """Restore a :meth:`save_state` file; shapes and count must match (same options, same model)."""

@@ -15,8 +15,6 @@ from nst_aug.reproduce import tables
 from nst_aug.reproduce.profiles import GAULD_PROFILES, MIKOLAJCZYK_PROFILES, get_profile
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NST_AUG_SHARED_DATA", REPO.parent / "shared" / "data"))
-CALTECH = SHARED / "caltech101" / "101_ObjectCategories"
 
 
 # ------------------------------------------------------------------------------------------- statistics
@@ -170,13 +168,12 @@ def test_gauld_smoke_table(gauld_run):
     assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 4
 
 
-@pytest.mark.skipif(not CALTECH.is_dir(), reason="../shared/data (Caltech-101) not present")
-def test_gauld_split_on_caltech():
+def test_gauld_split_on_caltech(caltech101):
     """Gauld's split on the real classes: 10 per class train, the rest (63-81) test, subsets differ."""
     from classify.data import read_class_folders
     from classify.splits import per_class_split
 
-    real, _ = read_class_folders(CALTECH, ("crab", "butterfly", "scorpion"))
+    real, _ = read_class_folders(caltech101, ("crab", "butterfly", "scorpion"))
     splits = [per_class_split(real, 10, seed=s) for s in range(3)]
     for sp in splits:
         assert {c: sum(x.label == c for x in sp.train) for c in ("crab", "butterfly", "scorpion")} == \
