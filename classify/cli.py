@@ -1,15 +1,40 @@
-"""What the ``classify`` CLIs share: the data arguments, one-line errors, the options printout.
+"""The one command-line vocabulary of the toolkit: every CLI builds its parser from these pieces.
 
-Every CLI of the toolkit ends a user error (bad argument, unreadable input, a contradiction) in one line
-``error: ...`` on stderr and exit status 2 (:func:`run_main`).
+======================  =====================================================================================
+flag                    meaning
+======================  =====================================================================================
+``--csv FILE``          an ISIC 2019 ground-truth CSV (``--isic-csv`` is an alias)
+``--images DIR``        its image folder (default ``images/`` or ``ISIC_2019_Training_Input/`` beside the CSV)
+``--folders ROOT``      a class-per-folder tree ``ROOT/<class>/<image>`` (e.g. Caltech-101)
+``--data PATH``         shortcut: a CSV, a folder holding the ISIC CSV, or a class-folder tree
+``--manifest PATH``     a generator manifest (file or folder)
+``--split-file/--part`` only the real images of these parts of a ``classify`` split
+``--classes A B …``     classes and their order (commas accepted too: ``--classes NV,MEL``)
+``--out DIR``           the output folder; ``--overwrite`` removes only what the tool itself wrote there
+``--resume/--no-resume`` resumable tools continue the work in ``--out`` (default); others refuse an occupied one
+``--seed N``            every random choice
+``--size PX``           image side, within :data:`classify.choices.SIZE_RANGE`
+``--batch-size N``      images (or pairs) per step
+``--precision``         float32, bfloat16, float16 or auto
+``--jit-compile``       XLA-compile the step
+``--quiet/--verbose``   no progress bars / every skipped file and more detail
+``--debug``             show the Python traceback of an error
+======================  =====================================================================================
+
+Every CLI ends a user error (bad argument, unreadable input, a contradiction) in one line ``error: ...`` on stderr
+and exit status 2 (:class:`Parser`, :func:`run_main`); values are checked before any work starts. Nothing here
+imports TensorFlow, so ``--help`` answers at once.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .choices import PRECISIONS, SIZE_RANGE
 from .data import ISIC_CLASSES, Sample, class_names, read_class_folders, read_isic_csv, read_manifest
 
 
@@ -17,31 +42,197 @@ class CLIError(Exception):
     """A user error: printed as one line ``error: ...`` with exit status 2."""
 
 
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data (default: the embedded 10-image ISIC sample, classify.samples)")
-    g.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV (image,MEL,NV,...,UNK one-hot)")
-    g.add_argument("--images", help="image folder for --isic-csv (default: CSV folder/images)")
-    g.add_argument("--folders", help="class-per-folder tree ROOT/<class>/<image> (e.g. Caltech-101)")
-    g.add_argument("--data", help="shortcut: a folder holding ISIC_2019_Training_GroundTruth.csv, or a class-folder tree")
-    g.add_argument("--classes", nargs="+", help="keep only these classes (e.g. NV MEL)")
+_ROLE = re.compile(r":(?:mod|func|class|data|meth|attr):`~?([^`]+)`")
+
+
+def plain(text: str | None) -> str | None:
+    """Docstring text as a terminal shows it: reST roles and double back-quotes removed."""
+    if text is None:
+        return None
+    return _ROLE.sub(lambda m: m.group(1).split(".")[-1] if m.group(0).count("~") else m.group(1),
+                     text).replace("``", "").replace("::\n", ":\n")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default once (none for unset/False defaults); descriptions keep their line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if ("%(default)" in text or d is None or d is False or d is argparse.SUPPRESS or d in ("", [], ())
+                or not action.option_strings or "default" in text):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` with the toolkit's conventions: a bad argument ends in one line ``error: …`` and exit status 2
+    (not a usage block), defaults shown once in ``--help``, docstring markup removed, and ``--debug``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs["description"] = plain(kwargs.get("description"))
+        kwargs["epilog"] = plain(kwargs.get("epilog"))
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+# ------------------------------------------------------------------------------------------- value checks
+def size_arg(text: str) -> int:
+    """An image side in px within :data:`~classify.choices.SIZE_RANGE`."""
+    lo, hi = SIZE_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{value} px is outside {lo}..{hi} px")
+    return value
+
+
+def _whole_number(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{value} must be at least {least}" if least else
+                                         f"{value} must not be negative")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number ≥ 1."""
+    return _whole_number(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """A whole number ≥ 0."""
+    return _whole_number(text, 0)
+
+
+def fraction(text: str) -> float:
+    """A number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} must be in (0, 1]")
+    return value
+
+
+class ClassList(argparse.Action):
+    """``--classes NV MEL`` and ``--classes NV,MEL`` alike: a list of names in the order given, without repeats."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        kwargs.setdefault("nargs", "+")
+        kwargs.setdefault("metavar", "CLASS")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+        if not names:
+            parser.error(f"{option_string}: no class names given")
+        setattr(namespace, self.dest, list(dict.fromkeys(names)))
+
+
+def check_classes(requested: Sequence[str] | None, known: Sequence[str], where: str) -> None:
+    """Refuse class names that ``where`` does not have (a typo would otherwise select nothing)."""
+    unknown = [c for c in requested or () if c not in known]
+    if unknown:
+        raise CLIError(f"--classes: {', '.join(unknown)} not in {where} (it has {', '.join(known) or 'no classes'})")
+
+
+def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Refuse an output folder that is a file or cannot be written (before any work starts)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise CLIError(f"{flag} {p}: is a file, not a folder")
+    existing = p
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CLIError(f"{flag} {p}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{flag} {p}: {existing} is not writable")
+    return p
+
+
+# --------------------------------------------------------------------------------------------- flag groups
+def add_data_args(p, shortcut: bool = True, classes: bool = True) -> None:
+    """``--csv/--isic-csv``, ``--images/--image-dir``, ``--folders`` (and ``--data``, ``--classes``)."""
+    g = p.add_argument_group("data (default: the embedded 10-image ISIC sample, classify.samples)") \
+        if isinstance(p, argparse.ArgumentParser) else p
+    g.add_argument("--csv", "--isic-csv", dest="csv", metavar="FILE",
+                   help="ISIC 2019 ground-truth CSV (image,MEL,NV,...,UNK one-hot)")
+    g.add_argument("--images", "--image-dir", dest="images", metavar="DIR",
+                   help="image folder of --csv (default: images/ or ISIC_2019_Training_Input/ beside the CSV)")
+    g.add_argument("--folders", metavar="ROOT", help="class-per-folder tree ROOT/<class>/<image> (e.g. Caltech-101)")
+    if shortcut:
+        g.add_argument("--data", metavar="PATH",
+                       help="shortcut: an ISIC CSV, a folder holding ISIC_2019_Training_GroundTruth.csv, "
+                            "or a class-folder tree")
+    if classes:
+        g.add_argument("--classes", action=ClassList, help="keep only these classes, in this order (e.g. NV MEL)")
 
 
 def add_split_selection(p, what: str, default: Sequence[str] = ("train",)) -> None:
     """``--split-file FILE --part PART …``: the one spelling, in every CLI, of "only these parts of a classify
     split" (:func:`classify.splits.select_parts`). ``what`` completes "use only the real images of --part to …"."""
-    p.add_argument("--split-file", help=f"a classify split.csv: {what} only the real images of --part "
-                                        "(and what was made from them)")
+    p.add_argument("--split-file", metavar="FILE", help=f"a classify split.csv: {what} only the real images of "
+                                                        "--part (and what was made from them)")
     p.add_argument("--part", nargs="+", default=list(default), choices=("train", "val", "test", "pool"),
                    help=f"split parts (with --split-file; default {' '.join(default)})")
 
 
+def add_output_args(p, default: str | None = None, required: bool = False, resumable: bool = False,
+                    what: str = "output folder") -> None:
+    """``--out DIR`` and ``--overwrite`` (and ``--resume/--no-resume`` for resumable tools)."""
+    text = what + (f" (default {default})" if default else "")
+    p.add_argument("--out", default=default, required=required, metavar="DIR", help=text)
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh: remove what this tool wrote in --out before (never other files)")
+    if resumable:
+        p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                       help="continue the work already in --out; --no-resume refuses a folder that holds some "
+                            "(default: resume)")
+
+
+def add_verbosity(p) -> None:
+    """``--quiet`` (no progress bars) / ``--verbose`` (every skipped input, more detail)."""
+    m = p.add_mutually_exclusive_group()
+    m.add_argument("--quiet", action="store_true", help="no progress bars")
+    m.add_argument("--verbose", action="store_true", help="list every skipped input and more detail")
+
+
+def add_seed(p, text: str = "seeds every random choice") -> None:
+    p.add_argument("--seed", type=int, default=0, help=text)
+
+
+def add_compute_args(p, jit_help: str = "XLA-compile the step") -> None:
+    """``--precision`` and ``--jit-compile``."""
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="compute dtype (auto: float16 on a GPU, bfloat16 on a CPU with bfloat16 units, else float32)")
+    p.add_argument("--jit-compile", "--xla", dest="jit_compile", action="store_true", default=None, help=jit_help)
+
+
+def skipped_limit(args: argparse.Namespace) -> int | None:
+    """How many skipped inputs to list: all with ``--verbose``, else the first 5."""
+    return None if getattr(args, "verbose", False) else 5
+
+
 def has_data_args(args: argparse.Namespace) -> bool:
-    return any(getattr(args, k, None) for k in ("isic_csv", "folders", "data"))
+    return any(getattr(args, k, None) for k in ("csv", "folders", "data"))
 
 
 def load_real_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str], str]:
     """``(samples, skipped, description)`` from the data arguments."""
-    csv_path, folders = args.isic_csv, args.folders
+    csv_path, folders = args.csv, args.folders
     if args.data:
         d = Path(args.data)
         if not d.exists():
@@ -55,13 +246,25 @@ def load_real_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]
     if csv_path and folders:
         raise CLIError("give either an ISIC CSV or a class-folder tree, not both")
     if folders:
-        samples, skipped = read_class_folders(folders, args.classes)
-        return samples, skipped, f"class folders {Path(folders).resolve()}"
-    if not csv_path:
-        from .samples import ISIC_SAMPLE_CSV
-        csv_path = str(ISIC_SAMPLE_CSV)
-    samples, skipped = read_isic_csv(csv_path, args.images, args.classes)
-    return samples, skipped, f"ISIC CSV {Path(csv_path).resolve()}"
+        if not Path(folders).is_dir():
+            raise CLIError(f"--folders {folders}: folder not found")
+        samples, skipped = read_class_folders(folders)
+        description = f"class folders {Path(folders).resolve()}"
+    else:
+        if not csv_path:
+            from .samples import ISIC_SAMPLE_CSV
+            csv_path = str(ISIC_SAMPLE_CSV)
+        elif not Path(csv_path).is_file():
+            raise CLIError(f"--csv {csv_path}: file not found")
+        if args.images and not Path(args.images).is_dir():
+            raise CLIError(f"--images {args.images}: folder not found")
+        samples, skipped = read_isic_csv(csv_path, args.images, args.classes)
+        description = f"ISIC CSV {Path(csv_path).resolve()}"
+    if args.classes:
+        check_classes(args.classes, class_names(samples), description)
+        keep = set(args.classes)
+        samples = [s for s in samples if s.label in keep]
+    return samples, skipped, description
 
 
 def read_synthetic(manifests: Sequence[str], label_column: str = "label") -> tuple[list[Sample], list[str]]:
@@ -82,8 +285,9 @@ def ordered_classes(samples: Sequence[Sample], requested: Sequence[str] | None) 
     return present
 
 
-def report_skipped(reasons: Sequence[str], what: str = "skipped", limit: int = 5) -> None:
-    """Print the first ``limit`` one-line reasons and how many more there are, on stderr."""
+def report_skipped(reasons: Sequence[str], what: str = "skipped", limit: int | None = 5) -> None:
+    """Print the first ``limit`` one-line reasons (all for ``None``) and how many more there are, on stderr."""
+    limit = len(reasons) if limit is None else limit
     for reason in reasons[:limit]:
         print(f"{what}: {reason}", file=sys.stderr)
     if len(reasons) > limit:
@@ -105,16 +309,41 @@ def print_options(values: Mapping[str, Any], defaults: Mapping[str, Any], title:
     print(format_options(values, defaults, title))
 
 
-def run_main(main, argv=None) -> int:
-    """Run ``main(argv)``, turning user errors into one line on stderr and exit status 2."""
+def one_line(err: BaseException) -> str:
+    """An exception as one line (Keras and TF messages span many)."""
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def run_main(main, argv: Sequence[str] | None = None) -> int:
+    """Run ``main(argv)`` (``argv`` defaults to the command line) and return its exit status, so that nothing ends
+    in a traceback: a user error (bad argument or input, unreadable or unwritable file, missing weights) prints one
+    line ``error: …`` on stderr and returns 2; anything else prints one line naming the exception and returns 1.
+    ``--debug`` in ``argv`` re-raises instead. TensorFlow's C++ start-up log is silenced (level 2) unless the
+    environment sets ``TF_CPP_MIN_LOG_LEVEL``.
+    """
     from .images import ImageError
     from .weights import WeightsUnavailableError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return main(argv) or 0
-    except (CLIError, ValueError, FileNotFoundError, ImageError, WeightsUnavailableError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("\ninterrupted: what was finished is kept; run the same command to resume (where the tool resumes)",
+              file=sys.stderr)
         return 130
+    except (CLIError, ValueError, OSError, ImageError, WeightsUnavailableError) as err:
+        if debug:
+            raise
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - the one place that turns a bug into one line (see --debug)
+        if debug:
+            raise
+        print(f"error: unexpected {type(err).__name__}: {one_line(err)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1

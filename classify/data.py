@@ -37,6 +37,8 @@ SHARED_DATA_ENV = "NST_AUG_SHARED_DATA"
 
 #: The ISIC 2019 ground-truth columns after ``image``, in the official order.
 ISIC_CLASSES: tuple[str, ...] = ("MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC", "UNK")
+#: Image folders looked for beside an ISIC CSV, in this order (the second is the official archive's name).
+ISIC_IMAGE_FOLDERS = ("images", "ISIC_2019_Training_Input")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def read_isic_csv(
     """Read an ISIC 2019 ground-truth CSV (``image,MEL,NV,...,UNK``, one-hot) as samples.
 
     Returns ``(samples, skipped)``: ``skipped`` holds one-line reasons (``"ISIC_123: image file missing in
-    DIR"``, ``"ISIC_9: no class column is 1"``). ``image_dir`` defaults to ``CSV_FOLDER/images`` when that exists,
+    DIR"``, ``"ISIC_9: no class column is 1"``). ``image_dir`` defaults to the first of :data:`ISIC_IMAGE_FOLDERS`
+    beside the CSV that exists (``images/``, or the official archive's ``ISIC_2019_Training_Input/``),
     else the CSV's folder. ``classes`` keeps only rows of those classes (e.g. ``("NV", "MEL")``); a name not in
     :data:`ISIC_CLASSES` raises ``ValueError``. ``check_files=False`` skips the existence check (the full ISIC
     2019 CSV without its 9 GB of images): paths are then ``IMAGE_DIR/<image>.jpg``.
@@ -121,7 +124,8 @@ def read_isic_csv(
         raise FileNotFoundError(f"{csv_path}: ISIC ground-truth CSV not found")
     wanted = _check_classes(classes, ISIC_CLASSES, "ISIC 2019 classes are")
     if image_dir is None:
-        image_dir = csv_path.parent / "images" if (csv_path.parent / "images").is_dir() else csv_path.parent
+        image_dir = next((csv_path.parent / d for d in ISIC_IMAGE_FOLDERS if (csv_path.parent / d).is_dir()),
+                         csv_path.parent)
     image_dir = Path(image_dir).resolve()
     if check_files and not image_dir.is_dir():
         raise FileNotFoundError(f"{image_dir}: image folder not found")

@@ -16,39 +16,56 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
-from .cli import CLIError, add_data_args, has_data_args, load_real_samples, report_skipped, run_main
+from .cli import (CLIError, Parser, add_data_args, add_output_args, add_verbosity, check_output_dir, has_data_args,
+                  load_real_samples, positive_int, report_skipped, run_main, skipped_limit)
+
+#: What an evaluation writes into its folder (``--overwrite`` replaces these and nothing else).
+REPORT_FILES = ("report.md", "report.json", "roc.png", "confusion_matrix.png")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m classify.evaluate", description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True, help="a .keras model saved by classify.train")
+    p = Parser(prog="python -m classify.evaluate", description=__doc__)
+    p.add_argument("--model", required=True, metavar="FILE", help="a .keras model saved by classify.train")
     add_data_args(p)
-    p.add_argument("--split-file", help="a split.csv (default: the one next to the model, when no data is given)")
+    p.add_argument("--split-file", metavar="FILE",
+                   help="a split.csv (default: the one next to the model, when no data is given)")
     p.add_argument("--part", nargs="+", default=["test"], choices=("train", "val", "test", "pool"),
                    help="the split file's part(s) to evaluate")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--out", default=None, help="report folder (default: MODEL_FOLDER/eval-PART or eval-data)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    add_output_args(p, what="report folder (default: MODEL_FOLDER/eval-PART or eval-data)")
+    add_verbosity(p)
     return p
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     model_path = Path(args.model)
     if not model_path.is_file():
         raise CLIError(f"--model {model_path}: file not found")
-    if args.batch_size < 1:
-        raise CLIError("--batch-size must be >= 1")
+    part = "-".join(args.part)
+    out = check_output_dir(args.out or model_path.parent / (f"eval-{part}" if not has_data_args(args)
+                                                            else "eval-data"))
+    existing = [f for f in REPORT_FILES if (out / f).exists()]
+    if existing and not args.overwrite:
+        raise CLIError(f"--out {out} already holds a report ({', '.join(existing)}): pass --overwrite to replace "
+                       "it, or another --out")
     if has_data_args(args):
         samples, skipped, description = load_real_samples(args)
-        report_skipped(skipped)
+        report_skipped(skipped, limit=skipped_limit(args))
         classes_given = args.classes
     else:
         from .data import read_image_list
 
         split_file = Path(args.split_file) if args.split_file else model_path.parent / "split.csv"
         if not split_file.is_file():
-            raise CLIError(f"no data given and no split file {split_file}: pass --data/--isic-csv/--folders")
+            raise CLIError(f"no data given and no split file {split_file}: pass --data, --csv or --folders")
         samples = read_image_list(split_file, parts=args.part)
         description = f"{split_file} ({'+'.join(args.part)})"
         classes_given = args.classes
@@ -62,14 +79,11 @@ def main(argv=None) -> int:
     samples = [s for s in samples if s.label in classes]
     if not samples:
         raise CLIError(f"no images of the classes {list(classes)} in {description}")
-    prediction = predict(classifier, samples, args.batch_size)
-    report_skipped(prediction.skipped)
+    prediction = predict(classifier, samples, args.batch_size, progress=not args.quiet)
+    report_skipped(prediction.skipped, limit=skipped_limit(args))
     y, probs = prediction.labels(), prediction.probs
     pos = positive_index(classes)
     metrics = compute_metrics(y, probs, classes, pos)
-    part = "-".join(args.part)
-    out = Path(args.out) if args.out else model_path.parent / (f"eval-{part}" if not has_data_args(args)
-                                                               else "eval-data")
     files = write_report(out, metrics, y, probs, options={**vars(args), "data": description},
                          title=f"{model_path.name} on {description}", positive=pos)
     print(f"{len(y)} images: {summary_line(metrics)}")
@@ -78,4 +92,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main))
+    sys.exit(main())

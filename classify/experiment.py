@@ -83,8 +83,7 @@ class TrainSpec:
     max_iter: int = 1000                    # logistic regression: L-BFGS iterations
 
     def __post_init__(self) -> None:
-        from .models import ARCHITECTURES
-        from .pipeline import RESIZE_METHODS
+        from .choices import ARCHITECTURES, RESIZE_METHODS, SIZE_RANGE
 
         choices = {"arch": (self.arch, ARCHITECTURES), "resize_method": (self.resize_method, RESIZE_METHODS),
                    "fit": (self.fit, ("crop", "squash")), "optimizer": (self.optimizer, ("adam", "sgd")),
@@ -95,8 +94,8 @@ class TrainSpec:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.size is not None and self.size < 32:
-            raise ValueError(f"size must be at least 32 px, got {self.size}")
+        if self.size is not None and not SIZE_RANGE[0] <= self.size <= SIZE_RANGE[1]:
+            raise ValueError(f"size must be within {SIZE_RANGE[0]}..{SIZE_RANGE[1]} px, got {self.size}")
         if not 0 <= self.freeze_epochs <= self.epochs:
             raise ValueError(f"freeze_epochs must be in 0..epochs ({self.epochs}), got {self.freeze_epochs}")
         if self.static_copies < 0 or self.patience < 0:
@@ -104,7 +103,7 @@ class TrainSpec:
 
     @property
     def image_size(self) -> int:
-        from .models import DEFAULT_SIZES
+        from .choices import DEFAULT_SIZES
 
         return self.size or DEFAULT_SIZES.get(self.arch, 224)
 
@@ -323,6 +322,9 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     train_ds, train_kept, skipped = dataset(split.train, True, "train")
     if train_ds is None:
         raise ValueError("no usable training images")
+    # repeated, with steps_per_epoch: Keras then knows each epoch's length ("n/N", not "1/Unknown"); each pass is
+    # one reshuffled sweep of the cached set, as when fit re-iterates a finite dataset every epoch
+    train_ds = train_ds.repeat()
     val_ds, _, bad = dataset(split.val, False, "val") if split.val else (None, [], [])
     skipped += bad
     model = build_model(spec.arch, len(classes), size, spec.dropout, spec.weights, spec.fc_units, spec.seed)
@@ -346,7 +348,8 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
                             spec.optimizer, patience, cw, verbose=verbose)
     else:
         compile_model(model, spec.optimizer, lr, spec.momentum)
-        history = fit(model, train_ds, val_ds, spec.epochs, out, patience, cw, tensorboard, verbose=verbose)
+        history = fit(model, train_ds, val_ds, spec.epochs, out, patience, cw, tensorboard, verbose=verbose,
+                      steps_per_epoch=steps)
     history = read_history_csv(out / "history.csv") or history
     part, eval_samples = _eval_samples(split)
     prediction = None

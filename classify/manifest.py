@@ -81,6 +81,25 @@ def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, object]]
     return write_csv(path, list(columns), rows)
 
 
+def remove_listed_outputs(folder: str | os.PathLike, pattern: str = "manifest*.csv") -> int:
+    """Delete the images that ``folder``'s manifests (``pattern``) list inside ``folder``, then the manifests:
+    what a generator wrote there, and nothing else (``--overwrite``). Returns how many images were deleted."""
+    from .files import remove_temporaries
+
+    out = Path(folder)
+    base = out.resolve()
+    n = 0
+    for manifest in list(out.glob(pattern)):
+        for row in read_manifest_rows(manifest):
+            image = (out / row.get("output", "")).resolve()
+            if image != base and os.path.commonpath([base, image]) == str(base) and image.is_file():
+                image.unlink()
+                n += 1
+        manifest.unlink()
+    remove_temporaries(out)
+    return n
+
+
 def merge_manifests(sources: Sequence[str | os.PathLike], target: str | os.PathLike,
                     order_by: str | None = None) -> int:
     """Combine manifests into ``target`` (a manifest file) and return its number of rows.

@@ -36,6 +36,7 @@ from typing import Callable
 import keras
 from keras import layers
 
+from .choices import ARCHITECTURES, DEFAULT_SIZES  # noqa: F401  (re-exported)
 from .weights import download_timeout, keras_cache_dir
 
 #: Parameter counts for num_classes=2 at the default sizes (see the module table); pinned by the tests.
@@ -59,7 +60,6 @@ VGG_CONFIGS: dict[str, tuple] = {
     "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),  # config D
 }
 
-DEFAULT_SIZES = {"cho_vgg16": 256}
 #: How classify.experiment trains each architecture (module docstring); "fit" when not listed.
 TRAINERS = {"vgg16_logreg": "logistic_regression"}
 
@@ -311,7 +311,6 @@ def set_logistic_head(model: keras.Model, mean, scale, coef, intercept, fitted_c
     dense.set_weights([w.astype("float32"), b.astype("float32")])
 
 
-ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg")
 
 
 def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, dropout: float | None = None,

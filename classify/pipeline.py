@@ -22,11 +22,11 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from .choices import RESIZE_METHODS  # noqa: F401  (re-exported)
 from .data import Sample
 from .images import ImageError, MIN_SIDE, load_image
 
 #: Names accepted by ``resize_method`` (``tf.image.ResizeMethod`` values).
-RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
 AUTOTUNE = tf.data.AUTOTUNE
 
 

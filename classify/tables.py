@@ -30,9 +30,18 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], digits
     return lines
 
 
+#: What a smoke run's tables and figures say about themselves.
+SMOKE_NOTE = ("SMOKE RUN: tiny data, few steps, random network weights; the numbers only show that the pipeline "
+              "runs and mean nothing about the paper's claim")
+
+
 def report_header(title: str, profile: str, departures: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
-    """``# title``, the profile, and a bullet per departure from the paper (then ``extra`` lines)."""
-    lines = [f"# {title}", "", f"Profile **{profile}**. Where this run departs from the paper:", ""]
+    """``# title``, the profile (a smoke profile says :data:`SMOKE_NOTE`), and a bullet per departure from the
+    paper (then ``extra`` lines)."""
+    lines = [f"# {title}" + (" — SMOKE RUN" if profile == "smoke" else ""), ""]
+    if profile == "smoke":
+        lines += [f"> **{SMOKE_NOTE}.**", ""]
+    lines += [f"Profile **{profile}**. Where this run departs from the paper:", ""]
     lines += [f"- {d}" for d in departures] or ["- nowhere (paper settings)"]
     return lines + list(extra) + [""]
 
@@ -40,3 +49,14 @@ def report_header(title: str, profile: str, departures: Sequence[str], extra: Se
 def write_markdown(path: str | os.PathLike, lines: Sequence[str]) -> Path:
     """Write markdown ``lines`` atomically."""
     return write_text(path, "\n".join(lines))
+
+
+def mark_smoke(fig, profile: str) -> None:
+    """Stamp a matplotlib figure of a smoke run with :data:`SMOKE_NOTE` (a red band across the top), so that a
+    figure copied out of its report still says what it is."""
+    if profile != "smoke":
+        return
+    fig.subplots_adjust(top=0.86)
+    fig.text(0.5, 0.985, "SMOKE RUN: random weights, tiny settings; these numbers mean nothing", ha="center",
+             va="top", color="white", fontsize=9, weight="bold",
+             bbox=dict(boxstyle="square,pad=0.3", facecolor="#c0392b", edgecolor="none"))

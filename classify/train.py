@@ -1,4 +1,4 @@
-"""``python -m classify.train``: data → split → (augment) → model → fit → report, all in one output folder.
+r"""``python -m classify.train``: data → split → (augment) → model → fit → report, all in one output folder.
 
 Examples::
 
@@ -20,39 +20,43 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .augment import MIKOLAJCZYK_AUGMENT, AffineAugment
-from .cli import (CLIError, add_data_args, load_real_samples, ordered_classes, print_options, read_synthetic,
-                  report_skipped, run_main)
+from typing import Sequence
+
+from .choices import ARCHITECTURES, FILL_MODES, RESIZE_METHODS
+from .cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, add_verbosity, check_output_dir,
+                  fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
+                  read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
 from .data import class_counts
-from .experiment import TrainSpec, train_and_evaluate
-from .models import ARCHITECTURES
-from .pipeline import RESIZE_METHODS
 from .splits import Split, make_split, read_split_file, training_on_synthetic_only, with_synthetic
+
+if TYPE_CHECKING:
+    from .augment import AffineAugment
+    from .experiment import TrainSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m classify.train", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m classify.train", description=__doc__.split("\n\nA thin")[0])
     add_data_args(p)
-    p.add_argument("--manifest", action="append", default=[],
+    p.add_argument("--manifest", action="append", default=[], metavar="PATH",
                    help="generator manifest (file or folder) whose images are added to TRAINING only (repeatable)")
     p.add_argument("--label-column", default="label", help="manifest column holding the label")
     s = p.add_argument_group("split")
     s.add_argument("--split", choices=("stratified", "per-class", "kfold"), default="stratified")
-    s.add_argument("--split-file", help="reuse a split: the real images and parts of a split.csv (e.g. another "
+    s.add_argument("--split-file", metavar="FILE", help="reuse a split: the real images and parts of a split.csv (e.g. another "
                                         "run's); the data flags are then not needed")
     s.add_argument("--fractions", nargs=3, type=float, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"))
-    s.add_argument("--n-per-class", type=int, default=10, help="per-class split: training images per class")
-    s.add_argument("--folds", type=int, default=5)
-    s.add_argument("--fold", type=int, default=0, help="k-fold: which fold is the test set")
-    s.add_argument("--val-fraction", type=float, default=0.1, help="k-fold: share of non-test real images for val")
+    s.add_argument("--n-per-class", type=positive_int, default=10, help="per-class split: training images per class")
+    s.add_argument("--folds", type=positive_int, default=5, help="k-fold: number of folds")
+    s.add_argument("--fold", type=nonnegative_int, default=0, help="k-fold: which fold is the test set")
+    s.add_argument("--val-fraction", type=fraction, default=0.1, help="k-fold: share of non-test real images for val")
     s.add_argument("--synthetic-only", action="store_true",
                    help="train on manifest images only (Mikołajczyk): the real training images become the "
                         "synthesis pool (part 'pool': not trained on, but images made from them may train)")
     m = p.add_argument_group("model and input")
     m.add_argument("--arch", choices=ARCHITECTURES, default="small_cnn")
-    m.add_argument("--size", type=int, default=None, help="input side in px (default 224; cho_vgg16 256)")
+    m.add_argument("--size", type=size_arg, default=None, help="input side in px (default 224; cho_vgg16 256)")
     m.add_argument("--resize-method", choices=RESIZE_METHODS, default="bilinear")
     m.add_argument("--fit", choices=("crop", "squash"), default="crop")
     m.add_argument("--weights", default="auto",
@@ -67,33 +71,34 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument(f"--{name}", type=float, default=default, help="custom augmentation (ImageDataGenerator units)")
     a.add_argument("--horizontal-flip", action="store_true")
     a.add_argument("--vertical-flip", action="store_true")
-    a.add_argument("--fill-mode", choices=("nearest", "reflect", "wrap", "constant"), default="nearest")
-    a.add_argument("--static-copies", type=int, default=0,
+    a.add_argument("--fill-mode", choices=FILL_MODES, default="nearest")
+    a.add_argument("--static-copies", type=nonnegative_int, default=0,
                    help="Gauld: pre-generated translated+rotated copies per training image")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=2)
-    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--epochs", type=positive_int, default=2)
+    t.add_argument("--batch-size", type=positive_int, default=16)
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: adam 1e-3, sgd 0.005 = Cho)")
     t.add_argument("--momentum", type=float, default=None)
     t.add_argument("--one-cycle", action="store_true", help="fastai 1cycle schedule + cyclic momentum (thesis)")
     t.add_argument("--lr-find", action="store_true", help="run fastai's LR finder first (plot lr_find.png); with "
                    "--one-cycle and no --lr its suggestion becomes max_lr")
-    t.add_argument("--freeze-epochs", type=int, default=0,
+    t.add_argument("--freeze-epochs", type=nonnegative_int, default=0,
                    help="epochs with the backbone frozen before unfreezing (densenet121/resnet50; implies 1cycle)")
     t.add_argument("--class-weight", choices=("none", "balanced"), default="none")
-    t.add_argument("--patience", type=int, default=10, help="early stopping patience (0 = off)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--patience", type=nonnegative_int, default=10, help="early stopping patience (0 = off)")
+    add_seed(t, "seeds the split, weights, shuffling and augmentation")
     t.add_argument("--tensorboard", action="store_true")
     t.add_argument("--cache", default="memory", help="'memory', 'none' or a cache file prefix")
-    t.add_argument("--out", default=None, help="output folder (default runs/ARCH-TIME); one that holds the same "
-                                               "run is reused, another run is refused")
-    t.add_argument("--overwrite", action="store_true", help="replace the run in --out (its own files only)")
-    t.add_argument("--quiet", action="store_true", help="no per-batch progress bars")
+    add_output_args(t, what="run folder (default runs/ARCH-TIME); one that holds the same run is reused, "
+                            "another run is refused")
+    add_verbosity(t)
     return p
 
 
-def _augment_config(args) -> AffineAugment | None:
+def _augment_config(args) -> "AffineAugment | None":
+    from .augment import MIKOLAJCZYK_AUGMENT, AffineAugment
+
     if args.augment == "none":
         return None
     if args.augment == "mikolajczyk":
@@ -102,8 +107,10 @@ def _augment_config(args) -> AffineAugment | None:
                          args.height_shift_range, args.horizontal_flip, args.vertical_flip, args.fill_mode)
 
 
-def spec_from_args(args: argparse.Namespace) -> TrainSpec:
+def spec_from_args(args: argparse.Namespace) -> "TrainSpec":
     """The :class:`~classify.experiment.TrainSpec` the flags describe (``ValueError`` for a bad value)."""
+    from .experiment import TrainSpec
+
     return TrainSpec(arch=args.arch, size=args.size, resize_method=args.resize_method, fit=args.fit,
                      weights=args.weights, dropout=args.dropout, fc_units=args.fc_units, augment=_augment_config(args),
                      static_copies=args.static_copies, epochs=args.epochs, batch_size=args.batch_size,
@@ -120,6 +127,10 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
         real = [s for part in base.parts().values() for s in part]
         skipped, description = [], f"split file {Path(args.split_file).resolve()}"
         if args.classes:
+            from .cli import check_classes
+            from .data import class_names
+
+            check_classes(args.classes, class_names(real), description)
             real = [s for s in real if s.label in args.classes]
     else:
         real, skipped, description = load_real_samples(args)
@@ -143,14 +154,21 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
     return split, classes, description, skipped
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     spec = spec_from_args(args)
-    out = Path(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    out = check_output_dir(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     print_options(vars(args), {k: parser.get_default(k) for k in vars(args)})
     split, classes, description, skipped = split_from_args(args)  # before TensorFlow: bad input fails fast
-    report_skipped(skipped)
+    report_skipped(skipped, limit=skipped_limit(args))
+    from .experiment import train_and_evaluate
+
     print(f"split ({'split file' if args.split_file else args.split}"
           f"{', synthetic only' if args.synthetic_only else ''}): {split.summary()}")
     result = train_and_evaluate(
@@ -171,4 +189,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main))
+    sys.exit(main())

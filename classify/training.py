@@ -277,12 +277,13 @@ def standard_callbacks(out_dir: str | os.PathLike, patience: int | None = 10, mo
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset | None, epochs: int,
         out_dir: str | os.PathLike, patience: int | None = 10, class_weight: dict[int, float] | None = None,
         tensorboard: bool = False, extra_callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
-        verbose: int | str = "auto") -> dict[str, list[float]]:
+        verbose: int | str = "auto", steps_per_epoch: int | None = None) -> dict[str, list[float]]:
     """``model.fit`` with :func:`standard_callbacks` (monitoring ``val_loss``, or ``loss`` without ``val``);
-    returns the history dict."""
+    returns the history dict. ``steps_per_epoch`` is needed for a repeated (infinite) ``train``."""
     cbs = standard_callbacks(out_dir, patience, "val_loss" if val is not None else "loss", tensorboard)
     hist = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
-                     class_weight=class_weight, callbacks=cbs + list(extra_callbacks), verbose=verbose)
+                     steps_per_epoch=steps_per_epoch, class_weight=class_weight,
+                     callbacks=cbs + list(extra_callbacks), verbose=verbose)
     return hist.history
 
 
@@ -300,7 +301,7 @@ def fine_tune(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset |
         schedule, momentum = one_cycle(lr, max(2, n_epochs * steps_per_epoch))
         compile_model(model, optimizer, schedule)
         h = fit(model, train, val, start + n_epochs, out_dir, patience, class_weight,
-                extra_callbacks=[momentum], initial_epoch=start, verbose=verbose)
+                extra_callbacks=[momentum], initial_epoch=start, verbose=verbose, steps_per_epoch=steps_per_epoch)
         for k, v in h.items():
             history.setdefault(k, []).extend(v)
 

@@ -15,7 +15,7 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import keras
 import numpy as np
@@ -42,23 +42,59 @@ def image_grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
     return grid
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Each epoch, ``rows_fn(model)`` -> list of float image rows in [-1, 1]; saved as ``samples/epoch_NNNN.png``.
+def labelled_grid(rows: list[np.ndarray], row_names: Sequence[str], title: str, pad: int = 2) -> np.ndarray:
+    """:func:`image_grid` with each row's name on its left, column numbers on top and ``title`` above (PIL's
+    built-in font: no font files needed)."""
+    from PIL import Image, ImageDraw, ImageFont
 
-    ``rows_fn`` closes over fixed inputs (see :mod:`gan_aug.train`), so every grid uses the same noise/images.
+    def drawable(text: str) -> str:  # the built-in bitmap font has Latin-1 glyphs only
+        return text.replace("→", "->").encode("latin-1", "replace").decode("latin-1")
+
+    row_names, title = [drawable(t) for t in row_names], drawable(title)
+    grid = image_grid(rows, pad)
+    font = ImageFont.load_default()
+    h, w = rows[0].shape[1:3]
+    n = max(len(r) for r in rows)
+    left = 8 + max((int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in row_names),
+                   default=0)
+    top = 30
+    canvas = Image.new("RGB", (left + grid.shape[1], top + grid.shape[0]), "white")
+    canvas.paste(Image.fromarray(grid), (left, top))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 3), title, fill="black", font=font)
+    for j in range(n):
+        draw.text((left + pad + j * (w + pad) + w // 2 - 3, top - 13), str(j + 1), fill="gray", font=font)
+    for i, name in enumerate(row_names[:len(rows)]):
+        draw.text((4, top + pad + i * (h + pad) + h // 2 - 6), name, fill="black", font=font)
+    return np.asarray(canvas)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Each epoch, ``rows_fn(model)`` -> list of float image rows in [-1, 1]; saved as ``samples/epoch_NNNN.png``
+    with ``row_names`` on the left, the column numbers on top and ``"<title> · epoch N/total"`` above.
+
+    ``rows_fn`` closes over fixed inputs (see :meth:`gan_aug.kinds.GANKind.sample_rows`), so every grid uses the
+    same noise/images: the columns of consecutive grids are comparable.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, rows_fn: Callable[[keras.Model], list], every: int = 1):
+    def __init__(self, out_dir: str | os.PathLike, rows_fn: Callable[[keras.Model], list], every: int = 1,
+                 row_names: Sequence[str] = (), title: str = "", epochs: int | None = None):
         super().__init__()
         self.dir = Path(out_dir) / "samples"
         self.rows_fn = rows_fn
         self.every = every
+        self.row_names = list(row_names)
+        self.title = title
+        self.epochs = epochs
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every or not _finite(logs):  # no grid of a diverged (NaN) model
             return
         rows = [to_uint8(r) for r in self.rows_fn(self.model)]
-        save_image(image_grid(rows), self.dir / f"epoch_{epoch + 1:04d}.png")
+        heading = " · ".join(t for t in (self.title, f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else ""))
+                             if t)
+        names = self.row_names + [""] * (len(rows) - len(self.row_names))
+        save_image(labelled_grid(rows, names, heading), self.dir / f"epoch_{epoch + 1:04d}.png")
 
 
 class LossHistory(keras.callbacks.Callback):

@@ -14,12 +14,17 @@ a Path-Rank-Filter selection) or a plain folder of images — optionally only th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import tensorflow as tf
 
 from classify.images import ImageError, load_image
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 @dataclass
@@ -62,10 +67,14 @@ def dependencies(samples) -> list[str]:
     return list(out)
 
 
-def load_image_set(samples, load_size: int, resample: str = "bicubic") -> ImageSet:
-    """Decode and resize every sample to ``load_size x load_size``; bad files are skipped with their reason."""
+def load_image_set(samples, load_size: int, resample: str = "bicubic", progress: bool = False,
+                   desc: str = "loading images") -> ImageSet:
+    """Decode and resize every sample to ``load_size x load_size``; bad files are skipped with their reason.
+    ``progress`` shows a bar (the images are held in memory: ``n × load_size² × 3`` bytes)."""
+    from tqdm.auto import tqdm
+
     arrays, kept, kept_labels, skipped = [], [], [], []
-    for s in samples:
+    for s in tqdm(samples, desc=desc, unit="img", disable=not progress, leave=False):
         try:
             arrays.append(load_image(s.path, size=(load_size, load_size), resample=resample, min_side=1))
         except ImageError as err:
@@ -77,8 +86,89 @@ def load_image_set(samples, load_size: int, resample: str = "bicubic") -> ImageS
     return ImageSet(images, kept, kept_labels, skipped)
 
 
+@dataclass(frozen=True)
+class DataSpec:
+    """Where a GAN's training images come from (:func:`gan_aug.data.select_samples` reads each spec).
+
+    CycleGAN: ``domain_a``/``domain_b``; DCGAN: ``input``; ACGAN: ``csv`` or ``folders`` with ``classes``. A spec
+    is a folder, a manifest, an image list, or a class name (of ``csv``, or a sub-folder of ``folders``).
+    ``split_file``/``parts``: only the real images of those parts of a ``classify`` split.
+    """
+
+    csv: str | None = None
+    images: str | None = None
+    folders: str | None = None
+    classes: tuple[str, ...] | None = None
+    domain_a: str | None = None
+    domain_b: str | None = None
+    input: str | None = None
+    split_file: str | None = None
+    parts: tuple[str, ...] = ("train",)
+
+    def resolve(self, spec: str) -> str:
+        """A class name of ``folders`` becomes its sub-folder; anything else stays as given."""
+        if self.folders and not self.csv and (Path(self.folders) / spec).is_dir():
+            return str(Path(self.folders) / spec)
+        return spec
+
+
+# ------------------------------------------------------------------------------------------------ data
+def load_data(kind, opts, spec: DataSpec, progress: bool = True) -> dict:
+    """Resolve ``spec`` to decoded image sets for the GAN kind ``kind`` (:class:`gan_aug.kinds.GANKind`) with
+    options ``opts``; skipped files are listed in each set's ``skipped``.
+
+    Returns ``{set name: ImageSet, "<set>_spec", "<set>_label", "classes" (ACGAN), "depends": [real images],
+    "notes": [split notes]}``.
+    """
+    csv, image_dir = spec.csv, spec.images
+    split_file, parts = spec.split_file, spec.parts
+    out: dict = {"notes": [], "depends": []}
+    if kind.conditional:
+        from classify.data import read_class_folders, read_isic_csv
+
+        classes = list(spec.classes) if spec.classes else None
+        if csv:
+            samples, skipped = read_isic_csv(csv, image_dir, classes=classes)
+        elif spec.folders:
+            samples, skipped = read_class_folders(spec.folders, classes=classes)
+        else:
+            raise ValueError("acgan needs --csv CSV or --folders ROOT")
+        if split_file:
+            from classify.splits import select_parts
+
+            samples, note = select_parts(samples, split_file, parts)
+            out["notes"].append(note)
+        sets = {"images": (samples, skipped, opts.size)}
+        out["classes"] = classes or sorted({x.label for x in samples})
+    else:
+        specs = {"a": spec.domain_a, "b": spec.domain_b} if kind.translates else {"images": spec.input}
+        sets = {}
+        for name, given in specs.items():
+            if not given:
+                raise ValueError(f"{kind.name} needs " + ("--domain-a and --domain-b" if kind.translates else "--input"))
+            samples, skipped, note = select_samples(spec.resolve(given), csv, image_dir, split_file, parts)
+            if note:
+                out["notes"].append(f"{given}: {note}")
+            sets[name] = (samples, skipped, opts.load_size if kind.translates else opts.size)
+            prefix = "" if name == "images" else f"{name}_"
+            out[f"{prefix}spec"] = given
+            out[f"{prefix}label"] = ((getattr(opts, "label", "") if name == "images" else "")
+                                     or (samples[0].label if samples else "") or Path(given).name)
+    for name, (samples, skipped, size) in sets.items():
+        image_set = load_image_set(samples, size, opts.resample, progress=progress,
+                                   desc=f"loading {out.get(('' if name == 'images' else name + '_') + 'spec') or name}")
+        image_set.skipped[:0] = skipped
+        out[name] = image_set
+        used = set(image_set.paths)
+        out["depends"] += dependencies([s for s in samples if s.path in used])
+    out["depends"] = list(dict.fromkeys(out["depends"]))
+    return out
+
+
 def to_unit_range(images):
     """``uint8`` 0..255 -> float32 in [-1, 1] (``x / 127.5 - 1``; junyanz Normalize(0.5, 0.5))."""
+    import tensorflow as tf
+
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
@@ -96,6 +186,8 @@ def center_crop_unit(images: np.ndarray, size: int) -> np.ndarray:
 
 def _augment(image, size: int, flip: bool, seed):
     """Random ``size`` crop and horizontal flip with a stateless ``seed`` (shape [2]); output in [-1, 1]."""
+    import tensorflow as tf
+
     if image.shape[0] != size:
         image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seed)
     if flip:
@@ -104,6 +196,8 @@ def _augment(image, size: int, flip: bool, seed):
 
 
 def _seed(seed: int, epoch, position, stream: int):
+    import tensorflow as tf
+
     return tf.stack([tf.cast(seed, tf.int64) * 7919 + stream,
                      tf.cast(epoch, tf.int64) * 1_000_003 + tf.cast(position, tf.int64)])
 
@@ -119,6 +213,8 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 def image_dataset(images: np.ndarray, labels: np.ndarray | None, size: int, batch_size: int, seed: int,
                   initial_epoch: int, epochs: int, flip: bool = True) -> tf.data.Dataset:
     """Epochs ``initial_epoch .. epochs-1`` of shuffled, augmented batches (``images`` or ``(images, labels)``)."""
+    import tensorflow as tf
+
     n = len(images)
     data = tf.constant(images)
     lab = tf.constant(np.asarray(labels, np.int32)) if labels is not None else None
@@ -145,6 +241,8 @@ def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, size: int, batc
     As junyanz's ``UnalignedDataset`` (``serial_batches`` off): an epoch has ``max(n_a, n_b)`` items; item ``i``
     of a shuffled order takes A image ``i mod n_a`` and a uniformly random B image.
     """
+    import tensorflow as tf
+
     n_a, n_b = len(images_a), len(images_b)
     if n_a == 0 or n_b == 0:
         raise ValueError(f"both domains need images (A has {n_a}, B has {n_b})")

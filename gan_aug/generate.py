@@ -2,11 +2,11 @@
 
 From noise (DCGAN, ACGAN)::
 
-    python -m gan_aug.generate RUN --out OUT --per-class 250 [--classes MEL,NV]
+    python -m gan_aug.generate RUN --out OUT --per-class 250 [--classes MEL NV]
 
 By translation (CycleGAN, either direction) of a folder, a manifest, an image list or an ISIC class::
 
-    python -m gan_aug.generate RUN --out OUT --input NV --isic-csv GT.csv --direction a2b
+    python -m gan_aug.generate RUN --out OUT --input NV --csv GT.csv --direction a2b
 
 Only the generator that is needed is loaded: the ``.keras`` export saved with the run's latest checkpoint (or
 with ``--checkpoint``), never the training model. Images are written atomically and each gets a manifest row as
@@ -15,12 +15,15 @@ image (empty for noise), ``label`` the class the image is meant to carry (ACGAN:
 label; CycleGAN: the target domain's label, or ``--label``), ``depends_on`` the run's ``training_images.csv``
 (every image made depends on every real image the generator saw: ``classify`` keeps it out of any fold that
 validates or tests one of them), ``method``, ``weights`` (the checkpoint), ``size``, ``steps`` (epochs trained),
-``seed``, ``seconds``. Re-running skips rows already in the manifest (resumable); noise for image ``i`` of class
-``c`` is drawn from ``(seed, c, i)``, so a resumed run writes the same images it would have.
+``seed``, ``seconds``. Re-running skips rows already in the manifest (resumable; ``--no-resume`` refuses a folder
+that holds some, ``--overwrite`` deletes what an earlier generation wrote there first); noise for image ``i`` of
+class ``c`` is drawn from ``(seed, c, i)`` (``--seed``, default the run's training seed), so a resumed run writes
+the same images it would have.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -28,17 +31,17 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from classify.cli import (CLIError, ClassList, Parser, add_data_args, add_output_args, add_split_selection,
+                          add_verbosity, check_classes, check_output_dir, positive_int, report_skipped, run_main,
+                          skipped_limit)
+from classify.files import read_json
+from classify.images import ImageError, load_image, save_image
+from classify.manifest import DEPENDS_COLUMN, ManifestWriter, read_manifest_rows, remove_listed_outputs
 
-from classify.cli import add_split_selection  # noqa: E402
-from classify.files import read_json  # noqa: E402
-from classify.images import ImageError, load_image, save_image  # noqa: E402
-from classify.manifest import DEPENDS_COLUMN, ManifestWriter, read_manifest_rows  # noqa: E402
-
-from .data import to_uint8  # noqa: E402
-from .kinds import GANKind, get_kind  # noqa: E402
+from .data import to_uint8
+from .kinds import GANKind, get_kind
 
 EXTRA_COLUMNS = ("direction", "noise_index", DEPENDS_COLUMN)
 
@@ -64,7 +67,11 @@ def load_generator(run_dir: str | os.PathLike, name: str, checkpoint: str | os.P
 
     run_dir = Path(run_dir)
     if checkpoint:
+        if not Path(checkpoint).is_file():
+            raise FileNotFoundError(f"--checkpoint {checkpoint}: file not found")
         path = exported_generator(checkpoint, name)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--checkpoint {checkpoint}: no exported generator {Path(path).name} beside it")
         match = re.search(r"epoch_(\d+)", Path(checkpoint).name)
         epoch = int(match.group(1)) if match else 0
     else:
@@ -88,7 +95,7 @@ def _noise(kind: GANKind, opts, class_index: int, i: int) -> np.ndarray:
 
 def generate_from_noise(generator, kind: GANKind, opts, out: Path, writer: ManifestWriter, done: set[str],
                         labels: Sequence[str], class_indices: Sequence[int], per_class: int, batch_size: int,
-                        base_row: dict, fmt: str) -> int:
+                        base_row: dict, fmt: str, progress: bool = True) -> int:
     """Write ``per_class`` images for each label; returns how many were written now."""
     from tqdm.auto import tqdm
 
@@ -98,7 +105,7 @@ def generate_from_noise(generator, kind: GANKind, opts, out: Path, writer: Manif
     todo = [(label, ci, i) for label, ci in zip(labels, class_indices) for i in range(per_class)
             if rel(label, i) not in done]
     written = 0
-    with tqdm(total=len(todo), unit="img", desc=f"{kind.name} images") as bar:
+    with tqdm(total=len(todo), unit="img", desc=f"{kind.name} images", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
             t0 = time.time()
@@ -117,7 +124,7 @@ def generate_from_noise(generator, kind: GANKind, opts, out: Path, writer: Manif
 
 def translate(generator, opts, out: Path, writer: ManifestWriter, done_sources: set[str], taken: set[str],
               paths: Sequence[str], direction: str, label: str, batch_size: int, base_row: dict,
-              fmt: str) -> tuple[int, list[str]]:
+              fmt: str, progress: bool = True) -> tuple[int, list[str]]:
     """Translate real images with the generator of ``direction``; returns (written, skipped).
 
     Sources already in ``done_sources`` are skipped; output names ``images/<stem>_<direction>.<fmt>`` avoid the
@@ -128,7 +135,7 @@ def translate(generator, opts, out: Path, writer: ManifestWriter, done_sources: 
     todo = [p for p in paths if str(Path(p).resolve()) not in done_sources]
     skipped, written = [], 0
     names = set(taken)
-    with tqdm(total=len(todo), unit="img", desc=f"translating {direction}") as bar:
+    with tqdm(total=len(todo), unit="img", desc=f"translating {direction}", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch, srcs = [], []
             t0 = time.time()
@@ -159,78 +166,91 @@ def translate(generator, opts, out: Path, writer: ManifestWriter, done_sources: 
     return written, skipped
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gan_aug.generate", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="python -m gan_aug.generate", description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a training run folder (holds run.json and checkpoints/)")
-    p.add_argument("--out", required=True, help="output folder (images/ and manifest.csv)")
-    p.add_argument("--checkpoint", help="a specific checkpoint .npz (default: the run's latest)")
-    p.add_argument("--per-class", type=int, help="DCGAN/ACGAN: images per class from noise")
-    p.add_argument("--classes", help="ACGAN: comma-separated subset of the run's classes")
-    p.add_argument("--input", help="CycleGAN: folder, manifest, image list, or ISIC class (with --isic-csv)")
-    p.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV for --input CLASS")
-    p.add_argument("--image-dir", help="images of --isic-csv")
-    add_split_selection(p, "CycleGAN: translate")
-    p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="CycleGAN: A->B or B->A")
-    p.add_argument("--label", help="label written for translated images (default: the target domain's)")
-    p.add_argument("--batch-size", type=int, default=8)
+    add_output_args(p, required=True, resumable=True, what="output folder (images/ and manifest.csv)")
+    p.add_argument("--checkpoint", metavar="FILE", help="a specific checkpoint .npz (default: the run's latest)")
+    p.add_argument("--per-class", type=positive_int, metavar="N", help="DCGAN/ACGAN: images per class from noise")
+    p.add_argument("--classes", action=ClassList, help="ACGAN: a subset of the run's classes")
+    p.add_argument("--seed", type=int, default=None, help="DCGAN/ACGAN: noise seed (default: the run's seed)")
+    g = p.add_argument_group("CycleGAN input")
+    g.add_argument("--input", metavar="SPEC", help="folder, manifest, image list, or ISIC class (with --csv)")
+    add_data_args(g, shortcut=False, classes=False)
+    add_split_selection(g, "translate")
+    g.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="A->B or B->A")
+    g.add_argument("--label", help="label written for translated images (default: the target domain's)")
+    p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--format", default="png", choices=("png", "jpg"))
+    add_verbosity(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from classify.cli import run_main
-
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
     return run_main(_main, argv)
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
     kind, opts, record = load_run(args.run)
     if kind.translates and not args.input:
-        raise ValueError("a CycleGAN run translates images: give --input")
+        raise CLIError("a CycleGAN run translates images: give --input")
     if not kind.translates and not args.per_class:
-        raise ValueError("DCGAN/ACGAN generate from noise: give --per-class N")
+        raise CLIError("DCGAN/ACGAN generate from noise: give --per-class N")
+    if args.seed is not None:
+        opts = dataclasses.replace(opts, seed=args.seed)
+    out = check_output_dir(args.out)
+    if args.overwrite:
+        remove_listed_outputs(out)
+    rows = read_manifest_rows(out)
+    if rows and not args.resume:
+        raise CLIError(f"{out} already holds {len(rows)} generated images: leave out --no-resume to continue, or "
+                       "--overwrite to start afresh")
+    seeds = {r.get("seed") for r in rows if not kind.translates}
+    if seeds and seeds != {str(opts.seed)}:
+        raise CLIError(f"{out} holds images made with seed {', '.join(sorted(seeds))}, not {opts.seed}: use another "
+                       "--out, or --overwrite")
+    labels = indices = None
+    if not kind.translates:
+        if kind.conditional:
+            all_classes = record["data"]["classes"]
+            check_classes(args.classes, all_classes, f"run {args.run}")
+            labels = args.classes or all_classes
+            indices = [all_classes.index(c) for c in labels]
+        else:
+            labels, indices = [args.label or record["data"]["images"].get("label") or ""], [0]
+    samples = skipped = None
+    if kind.translates:
+        from .data import select_samples
+
+        samples, skipped, note = select_samples(args.input, args.csv, args.images, args.split_file, args.part)
+        if note:
+            print(note)
     gen_name = ("gen_ab" if args.direction == "a2b" else "gen_ba") if kind.translates else kind.generators[0]
     generator, gen_path, epoch = load_generator(args.run, gen_name, args.checkpoint)
-    out = Path(args.out)
-    rows = read_manifest_rows(out)
     depends = Path(args.run).resolve() / record.get("training_images", "training_images.csv")
     if not depends.is_file():
         print(f"warning: {args.run} lists no training images: classify cannot tell which folds its images leak into")
     base_row = {"method": kind.name, "preset": Path(args.run).name, "weights": str(gen_path.resolve()),
                 "size": opts.size, "steps": epoch, "seed": opts.seed, "style": "", "backbone": kind.description(opts),
                 DEPENDS_COLUMN: str(depends) if depends.is_file() else ""}
+    progress = not args.quiet
     with ManifestWriter(out, extra_columns=EXTRA_COLUMNS) as writer:
         if kind.translates:
-            from .data import select_samples
-
-            samples, skipped, note = select_samples(args.input, args.isic_csv, args.image_dir, args.split_file,
-                                                    args.part)
-            if note:
-                print(note)
             target = "domain_b" if args.direction == "a2b" else "domain_a"
             label = args.label if args.label is not None else record["data"][target]["label"]
             done = {r["source"] for r in rows if r.get("direction") == args.direction}
             taken = {r["output"] for r in rows}
             n, bad = translate(generator, opts, out, writer, done, taken, [s.path for s in samples], args.direction,
-                               label, args.batch_size, base_row, args.format)
-            for reason in skipped + bad:
-                print(f"skipped: {reason}")
+                               label, args.batch_size, base_row, args.format, progress)
+            report_skipped(skipped + bad, limit=skipped_limit(args))
             print(f"translated {n} images {args.direction} ({len(done)} already done, {len(skipped) + len(bad)} "
                   f"skipped) -> {out}")
         else:
-            if kind.conditional:
-                all_classes = record["data"]["classes"]
-                labels = [c for c in (args.classes or "").split(",") if c] or all_classes
-                unknown = set(labels) - set(all_classes)
-                if unknown:
-                    raise ValueError(f"unknown classes {sorted(unknown)}; the run knows {all_classes}")
-                indices = [all_classes.index(c) for c in labels]
-            else:
-                labels, indices = [args.label or record["data"]["images"].get("label") or ""], [0]
             done = {r["output"] for r in rows}
             n = generate_from_noise(generator, kind, opts, out, writer, done, labels, indices, args.per_class,
-                                    args.batch_size, base_row, args.format)
+                                    args.batch_size, base_row, args.format, progress)
             print(f"wrote {n} images ({len(done)} already there) -> {out}")
     return 0
 

@@ -13,6 +13,12 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from classify.images import RESAMPLE as IMAGE_RESAMPLE
+
+
+#: The resize filters of the toolkit's image loader.
+RESAMPLE = tuple(IMAGE_RESAMPLE)
+
 
 def opt(default, help: str, source: str, **kw):
     """A dataclass field with its help text and the source of its default."""
@@ -51,7 +57,8 @@ class CycleGANOptions(TrainOptions):
 
     size: int = opt(256, "crop size = network input", "junyanz --crop_size 256; thesis §6.3 and Cho use 256")
     load_size: int = opt(286, "resize to load_size x load_size before the random crop", "junyanz --load_size 286")
-    resample: str = opt("bicubic", "resize filter", "junyanz get_transform (BICUBIC); Cho §III; thesis §5")
+    resample: str = opt("bicubic", "resize filter", "junyanz get_transform (BICUBIC); Cho §III; thesis §5",
+                        choices=RESAMPLE)
     flip: bool = opt(True, "random horizontal flip", "junyanz --no_flip off")
     gen_filters: int = opt(64, "generator filters in the first layer", "junyanz --ngf 64")
     n_blocks: int = opt(9, "residual blocks", "junyanz --netG resnet_9blocks; Zhu et al. §7.2 (256 px)")
@@ -67,7 +74,7 @@ class CycleGANOptions(TrainOptions):
     n_epochs_decay: int = opt(100, "epochs of linear decay to zero", "Zhu et al. §4 / junyanz --n_epochs_decay")
     epoch_count: int = opt(1, "junyanz's starting-epoch offset in the decay formula", "junyanz --epoch_count 1")
     gan_mode: str = opt("lsgan", "adversarial loss: lsgan (least squares) or vanilla (BCE)",
-                        "Zhu et al. §4 / junyanz --gan_mode lsgan")
+                        "Zhu et al. §4 / junyanz --gan_mode lsgan", choices=("lsgan", "vanilla"))
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,14 @@ class DCGANOptions(TrainOptions):
     size: int = opt(256, "output image size", "Cho Fig. 5 (256x256x3)")
     latent_dim: int = opt(125, "noise dimensions", "Cho Fig. 5 (125-d)")
     noise: str = opt("uniform", "noise distribution: uniform U(-1,1) or normal N(0,1)",
-                     "Cho Fig. 5 'uniform'; bounds from Radford et al. §4")
+                     "Cho Fig. 5 'uniform'; bounds from Radford et al. §4", choices=("uniform", "normal"))
     gen_filters: int = opt(64, "generator filters at size/2 (doubling towards 4x4)", "Radford et al. Fig. 1")
     max_filters: int = opt(512, "cap on filters in any layer", "ours (Radford's 1024 at 4x4 for 64 px)")
     discriminator: str = opt("resnet18", "resnet18 (Cho Table II) or dcgan (Radford; Cho §V recommends it)",
-                             "Cho Table II")
+                             "Cho Table II", choices=("resnet18", "dcgan"))
     disc_filters: int = opt(64, "discriminator filters in the first layer", "Cho Table II / Radford")
     label: str = opt("", "class the generated images carry (Cho trains one DCGAN per class)", "Cho §III")
-    resample: str = opt("bicubic", "resize filter", "ours (as CycleGAN)")
+    resample: str = opt("bicubic", "resize filter", "ours (as CycleGAN)", choices=RESAMPLE)
     flip: bool = opt(True, "random horizontal flip", "ours")
 
 
@@ -102,25 +109,38 @@ class ACGANOptions(TrainOptions):
     max_filters: int = opt(512, "cap on filters in any layer", "ours")
     disc_filters: int = opt(64, "discriminator filters in the first layer", "Radford et al. (thesis silent)")
     dropout: float = opt(0.5, "dropout after each discriminator layer", "Odena et al. appendix")
-    resample: str = opt("bicubic", "resize filter", "thesis §5 'Bicubic interpolation'")
+    resample: str = opt("bicubic", "resize filter", "thesis §5 'Bicubic interpolation'", choices=RESAMPLE)
     flip: bool = opt(True, "random horizontal flip", "ours")
 
 
 OPTIONS = {"cyclegan": CycleGANOptions, "dcgan": DCGANOptions, "acgan": ACGANOptions}
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add ``--name`` for every field of ``cls`` (booleans get ``--name/--no-name``)."""
+#: Fields checked as image sides (:data:`classify.choices.SIZE_RANGE`); other ints must be >= 1 unless listed.
+SIZE_FIELDS = ("size", "load_size")
+NONNEGATIVE_FIELDS = ("seed", "epoch_count", "n_epochs", "n_epochs_decay", "pool_size", "n_downsampling")
+
+
+def add_arguments(parser, cls: type) -> None:
+    """Add ``--name`` for every field of ``cls`` (booleans get ``--name/--no-name``): image sides checked against
+    the toolkit's range, counts ≥ 1 (≥ 0 where 0 means something), enumerated values with ``choices``."""
+    from classify.cli import nonnegative_int, positive_int, size_arg
+
     for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
         text = f"{f.metadata['help']} (default {f.default!r}; {f.metadata['source']})"
-        if f.type in (bool, "bool"):
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,
                                 help=text)
-        else:
-            typ = {"int": int, "float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__)
-            parser.add_argument(flag, dest=f.name, type=typ, default=f.default, help=text,
-                                choices=f.metadata.get("choices"))
+            continue
+        typ = {"int": positive_int, "float": float, "str": str}[kind]
+        if f.name in SIZE_FIELDS:
+            typ = size_arg
+        elif kind == "int" and f.name in NONNEGATIVE_FIELDS:
+            typ = nonnegative_int
+        parser.add_argument(flag, dest=f.name, type=typ, default=f.default, help=text,
+                            choices=f.metadata.get("choices"), metavar=f.name.upper() if not f.metadata.get("choices") else None)
 
 
 def from_namespace(cls: type, ns: argparse.Namespace | dict):

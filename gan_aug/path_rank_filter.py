@@ -84,44 +84,61 @@ def write_selection(out_dir: str | os.PathLike, kept: Sequence[Ranked], alpha: f
                       for r in kept))
 
 
+def build_parser() -> argparse.ArgumentParser:
+    from classify.cli import (ClassList, Parser, add_data_args, add_output_args, add_split_selection, add_verbosity,
+                              fraction, positive_int)
+
+    p = Parser(prog="python -m gan_aug.path_rank_filter", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, metavar="FILE", help="a saved classify model (.keras)")
+    p.add_argument("--classes", action=ClassList, help="the model's classes in output order (only for a model "
+                                                       "that records none; refused when it contradicts the record)")
+    p.add_argument("--class", dest="target", required=True, help="the class to filter (e.g. MEL)")
+    p.add_argument("--alpha", type=fraction, required=True, help="fraction kept, e.g. 0.125 (thesis: 1/8..1)")
+    g = p.add_argument_group("the class's images")
+    add_data_args(g, shortcut=False, classes=False)
+    g.add_argument("--input", metavar="SPEC", help="instead of --csv: a folder, manifest or image list holding "
+                                                  "the class's images")
+    add_split_selection(g, "rank")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    add_output_args(p, required=True, what="output folder for selection.csv")
+    add_verbosity(p)
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
     from classify.cli import run_main
 
     return run_main(_main, argv)
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gan_aug.path_rank_filter", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="a saved classify model (.keras)")
-    p.add_argument("--classes", help="the model's classes in output order, comma-separated (only for a model "
-                                      "that records none; refused when it contradicts the record)")
-    p.add_argument("--class", dest="target", required=True, help="the class to filter (e.g. MEL)")
-    p.add_argument("--alpha", type=float, required=True, help="fraction kept, e.g. 0.125 (thesis: 1/8..1)")
-    p.add_argument("--isic-csv", help="ISIC 2019 ground-truth CSV; the class's rows are the images")
-    p.add_argument("--image-dir", help="images of --isic-csv")
-    p.add_argument("--images", help="instead: a folder, manifest or image list holding the class's images")
-    add_split_selection(p, "rank")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--out", required=True, help="output folder for selection.csv")
-    args = p.parse_args(argv)
+def _main(argv: Sequence[str]) -> int:
+    from classify.cli import CLIError, check_output_dir, report_skipped, skipped_limit
+
+    args = build_parser().parse_args(argv)
+    out = check_output_dir(args.out)
+    if (out / SELECTION_NAME).exists() and not args.overwrite:
+        raise CLIError(f"{out / SELECTION_NAME} exists: pass --overwrite to replace it, or another --out")
+    if args.csv and args.input:
+        raise CLIError("give --csv (with --class) or --input, not both")
+    if args.folders:
+        spec = str(Path(args.folders) / args.target)
+    else:
+        spec = args.target if args.csv else args.input
+    if not spec:
+        raise CLIError("give --csv (with --class), --folders, or --input")
     from classify.scoring import load_classifier
 
     from .data import select_samples
 
-    if not 0 < args.alpha <= 1:
-        raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
-    spec = args.target if args.isic_csv else args.images
-    if not spec:
-        raise ValueError("give --isic-csv (with --class) or --images")
-    samples, skipped, note = select_samples(spec, args.isic_csv, args.image_dir, args.split_file, args.part)
+    samples, skipped, note = select_samples(spec, args.csv, args.images, args.split_file, args.part)
     if note:
         print(note)
-    classes = [c for c in (args.classes or "").split(",") if c] or None
-    classifier = load_classifier(args.model, classes)
-    kept, ranked, bad = path_rank_filter(classifier, samples, args.target, args.alpha, args.batch_size)
-    for reason in skipped + bad:
-        print(f"skipped: {reason}")
-    path = write_selection(args.out, kept, args.alpha)
+    classifier = load_classifier(args.model, args.classes)
+    kept, ranked, bad = path_rank_filter(classifier, samples, args.target, args.alpha, args.batch_size,
+                                         progress=not args.quiet)
+    report_skipped(skipped + bad, limit=skipped_limit(args))
+    path = write_selection(out, kept, args.alpha)
     n_ok = sum(r.correct for r in ranked)
     print(f"{args.target}: {len(ranked)} images, {n_ok} classified correctly, kept {len(kept)} "
           f"(alpha {args.alpha}) -> {path}")

@@ -9,3 +9,4 @@
 
 Submodules are imported on use so that ``import nst_aug`` stays cheap.
 """
+from classify import __version__  # noqa: F401,E402  (one version for the whole distribution)

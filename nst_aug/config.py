@@ -10,8 +10,36 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .losses import CONTENT_REDUCTIONS, STYLE_NORMALISATIONS
-from .vgg import conv_layer_names
+from classify.choices import PRECISIONS
+from classify.cli import positive_int, size_arg
+
+#: Style-loss normalisations, content reductions and layer weightings (:mod:`nst_aug.losses` has the formulas).
+STYLE_NORMALISATIONS = ("gatys", "mean", "inetwork")
+CONTENT_REDUCTIONS = ("half_sum", "sum", "mean")
+LAYER_WEIGHTINGS = ("uniform", "geometric", "geometric_content", "inetwork_chain")
+
+#: The conv layers of each backbone, in depth order (Keras names).
+CONV_LAYERS: dict[str, tuple[str, ...]] = {
+    "vgg16": (
+        "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
+        "block3_conv1", "block3_conv2", "block3_conv3",
+        "block4_conv1", "block4_conv2", "block4_conv3",
+        "block5_conv1", "block5_conv2", "block5_conv3",
+    ),
+    "vgg19": (
+        "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
+        "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4",
+        "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
+        "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
+    ),
+}
+
+def conv_layer_names(backbone: str) -> tuple[str, ...]:
+    """The conv layers of ``backbone`` ("vgg16" or "vgg19") in depth order."""
+    try:
+        return CONV_LAYERS[backbone]
+    except KeyError:
+        raise ValueError(f"backbone must be one of {sorted(CONV_LAYERS)}, got {backbone!r}") from None
 
 
 @dataclass(frozen=True)
@@ -144,16 +172,16 @@ def _pyramid(text: str) -> tuple[int, int]:
 #: (``--content-weight`` for ``content_weight``). Unset flags keep the preset's value.
 CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "backbone": dict(choices=("vgg16", "vgg19"), help="VGG feature extractor"),
-    "weights": dict(help="auto | imagenet | hed | FILE | random (tests only)"),
-    "size": dict(type=int, help="image side in px"),
-    "steps": dict(type=int, help="optimisation steps (L-BFGS: loss evaluations)"),
+    "weights": dict(help="auto, imagenet, hed, a weights FILE, or random (tests only)"),
+    "size": dict(type=size_arg, help="image side in px"),
+    "steps": dict(type=positive_int, help="optimisation steps (L-BFGS: loss evaluations)"),
     "optimizer": dict(choices=("adam", "lbfgs")),
     "content_weight": dict(type=float, help="α"),
     "style_weight": dict(type=float, help="β"),
     "tv_weight": dict(type=float, help="γ, total variation"),
     "style_scale": dict(type=float, help="rescale style images by this factor (Shinde)"),
     "init": dict(choices=("content", "noise", "style"), help="the image the optimisation starts from"),
-    "precision": dict(choices=("float32", "bfloat16", "float16", "auto")),
+    "precision": dict(choices=PRECISIONS, help="compute dtype"),
     "jit_compile": dict(action="store_true", default=None, help="XLA-compile the Adam step", aliases=("--xla",)),
     "preserve_color": dict(action="store_true", default=None, help="keep the content image's colours"),
     "pyramid": dict(nargs="+", type=_pyramid, metavar="SIDE:STEPS",

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from classify.cli import add_split_selection
+from classify.cli import (Parser, add_data_args, add_output_args, add_seed, add_split_selection, add_verbosity,
+                          check_output_dir, positive_int, nonnegative_int, report_skipped, run_main, skipped_limit)
 
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
 
@@ -56,11 +57,15 @@ def select_inputs(args: argparse.Namespace) -> tuple[list[Input], list[Input], l
             raise GenerationError("with --csv or --folders give --content-class and --style-class")
         classes = [args.content_class, args.style_class]
         if args.folders:
+            if not Path(args.folders).is_dir():
+                raise GenerationError(f"--folders {args.folders}: folder not found")
             samples, skipped = read_class_folders(args.folders, classes)
             desc = {"folders": str(Path(args.folders).resolve())}
         else:
             from classify.samples import ISIC_SAMPLE_CSV
             csv_path = args.csv or str(ISIC_SAMPLE_CSV)
+            if not Path(csv_path).is_file():
+                raise GenerationError(f"--csv {csv_path}: file not found")
             samples, skipped = read_isic_csv(csv_path, args.images, classes)
             desc = {"csv": str(Path(csv_path).resolve()), "images": args.images}
         contents = [s for s in samples if s.label == args.content_class]
@@ -94,7 +99,7 @@ def job_from_args(args: argparse.Namespace) -> tuple[GenerationJob, list[str]]:
     job = GenerationJob(tuple(contents), tuple(styles), config, args.out, preset=args.preset, pairing=mode,
                         count=args.styles_per_content or args.count, seed=args.seed, label=args.label,
                         format=args.format, batch_size=args.batch_size, num_shards=args.num_shards,
-                        shard_index=args.shard_index, overwrite=args.overwrite, inputs=desc)
+                        shard_index=args.shard_index, overwrite=args.overwrite, resume=args.resume, inputs=desc)
     return job, skipped
 
 
@@ -103,39 +108,35 @@ def build_parser() -> argparse.ArgumentParser:
     from .config import add_config_arguments
     from .presets import PRESETS
 
-    p = argparse.ArgumentParser(
-        prog="python -m nst_aug.generate",
-        description="Generate a style-transferred training set (no arguments: the embedded NV x MEL default).")
+    p = Parser(prog="python -m nst_aug.generate",
+               description="Generate a style-transferred training set (no arguments: the embedded NV x MEL default).")
     g = p.add_argument_group("inputs")
-    g.add_argument("--content", nargs="+", help="content images: folders, files, globs or image lists")
-    g.add_argument("--style", nargs="+", help="style images: folders, files, globs or image lists")
-    g.add_argument("--csv", help="ISIC 2019 ground-truth CSV (image,MEL,NV,...,UNK)")
-    g.add_argument("--images", help="image folder for --csv (default: CSV folder/images)")
-    g.add_argument("--folders", help="class-per-folder tree ROOT/<class>/<image>")
+    g.add_argument("--content", nargs="+", metavar="SPEC", help="content images: folders, files, globs or image lists")
+    g.add_argument("--style", nargs="+", metavar="SPEC", help="style images: folders, files, globs or image lists")
+    add_data_args(g, shortcut=False, classes=False)
     g.add_argument("--content-class", help="class of the content images (with --csv/--folders), e.g. NV")
     g.add_argument("--style-class", help="class of the style images (with --csv/--folders), e.g. MEL")
     add_split_selection(g, "take content and style from")
     g = p.add_argument_group("pairing")
     m = g.add_mutually_exclusive_group()
-    m.add_argument("--pairs", type=int, dest="count", help="N random distinct (content, style) pairs")
+    m.add_argument("--pairs", type=positive_int, dest="count", metavar="N", help="N random distinct (content, style) pairs")
     m.add_argument("--all-pairs", action="store_true", help="every content x every style")
-    m.add_argument("--styles-per-content", type=int, help="K random styles for every content image")
-    g.add_argument("--seed", type=int, default=0, help="seeds the pairing and noise initialisation (default 0)")
+    m.add_argument("--styles-per-content", type=positive_int, metavar="K", help="K random styles for every content image")
+    add_seed(g, "seeds the pairing and noise initialisation")
     g.add_argument("--label", default="", help="manifest label: 'content', 'style', a class name, or empty "
                                                "(to be pseudo-labelled)")
     g = p.add_argument_group("style transfer (defaults: the preset's)")
-    g.add_argument("--preset", default="mikolajczyk2019", choices=sorted(PRESETS),
-                   help="paper settings (default mikolajczyk2019)")
+    g.add_argument("--preset", default="mikolajczyk2019", choices=sorted(PRESETS), help="paper settings")
     add_config_arguments(g)
     g.add_argument("--ratio", type=float, help="content:style weight ratio (sets the content weight)")
-    g.add_argument("--batch-size", type=int, help="pairs optimised together (default 2; 4 for the embedded demo)")
+    g.add_argument("--batch-size", type=positive_int, help="pairs optimised together (default 2; 4 for the embedded demo)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", default="nst_out", help="output folder (default nst_out)")
-    g.add_argument("--format", default="jpg", choices=["jpg", "png"], help="image format (default jpg)")
-    g.add_argument("--overwrite", action="store_true", help="delete what a previous run wrote in OUT and start over")
-    g.add_argument("--num-shards", type=int, default=1)
-    g.add_argument("--shard-index", type=int, default=0)
+    add_output_args(g, default="nst_out", resumable=True)
+    g.add_argument("--format", default="jpg", choices=["jpg", "png"], help="image format")
+    g.add_argument("--num-shards", type=positive_int, default=1, help="split the pairs into this many shards")
+    g.add_argument("--shard-index", type=nonnegative_int, default=0, help="the shard this process makes")
     g.add_argument("--merge", nargs="+", metavar="DIR", help="combine shard folders' manifests into --out")
+    add_verbosity(p)
     return p
 
 
@@ -156,11 +157,15 @@ def _embedded_default(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from classify.weights import WeightsUnavailableError
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
 
+
+def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     default_run = not any([args.content, args.style, args.csv, args.folders, args.content_class,
                            args.style_class, args.merge])
+    check_output_dir(args.out)
     try:
         if args.merge:
             summary = merge(args.merge, args.out)
@@ -170,12 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.batch_size is None:
                 args.batch_size = 2
             job, skipped = job_from_args(args)
-            for reason in skipped:
-                print(f"skipped {reason}", file=sys.stderr)
-            summary = run_generation(job, skipped)
-    except (GenerationError, WeightsUnavailableError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+            report_skipped(skipped, limit=skipped_limit(args))
+            summary = run_generation(job, skipped, progress=not args.quiet)
     except KeyboardInterrupt:
         print("\ninterrupted: finished images and their manifest rows are kept; run the same command to resume",
               file=sys.stderr)

@@ -32,7 +32,8 @@ import numpy as np
 
 from classify.files import read_json, remove_temporaries, write_json
 from classify.images import ImageError, load_square, save_image
-from classify.manifest import MANIFEST_NAME, ManifestWriter, merge_manifests, read_manifest_rows, write_manifest
+from classify.manifest import (MANIFEST_NAME, ManifestWriter, merge_manifests, read_manifest_rows,
+                               remove_listed_outputs, write_manifest)
 
 from .config import NSTConfig
 
@@ -76,6 +77,7 @@ class GenerationJob:
     num_shards: int = 1
     shard_index: int = 0
     overwrite: bool = False
+    resume: bool = True
     inputs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -192,6 +194,9 @@ def prepare_out(job: GenerationJob, record: dict) -> None:
         _remove_own_files(out)
     out.mkdir(parents=True, exist_ok=True)
     old = read_json(run_file)
+    if old is not None and not job.resume:
+        raise GenerationError(f"{out} already holds a generation run: leave out --no-resume to continue it, or "
+                              "--overwrite to start over")
     if old is not None and _comparable(old) != _comparable(record):
         new, was = _comparable(record), _comparable(old)
         diffs = [k for k in new if new[k] != was.get(k)]
@@ -207,19 +212,10 @@ def prepare_out(job: GenerationJob, record: dict) -> None:
 
 def _remove_own_files(out: Path) -> None:
     """Delete the images the folder's manifests list, the manifests, run records and contact sheets."""
-    import os
-
-    base = out.resolve()
-    for manifest in list(out.glob("manifest*.csv")):
-        for row in read_manifest_rows(manifest):
-            image = (out / row["output"]).resolve()
-            if os.path.commonpath([base, image]) == str(base) and image.is_file():
-                image.unlink()
-        manifest.unlink()
+    remove_listed_outputs(out)
     for pattern in ("run*.json", "contact_sheet*.png"):
         for p in out.glob(pattern):
             p.unlink()
-    remove_temporaries(out)
 
 
 def finished_outputs(out: Path, manifest_name: str) -> set[str]:

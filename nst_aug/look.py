@@ -28,8 +28,14 @@ import textwrap
 import time
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
+
+from classify.cli import CLIError, Parser, check_output_dir, positive_int, run_main, size_arg
+
+#: The grids this tool writes into --out.
+GRIDS = {"mikolajczyk": "mikolajczyk2019_isic.png", "gauld": "gauld2020_butterfly.png"}
 
 
 
@@ -93,7 +99,7 @@ def mikolajczyk_grid(out: Path, data: Path, steps: int, nevus=None, melanoma=Non
     reduced = "" if steps == 200 else f"; REDUCED: {steps} L-BFGS evaluations instead of 200"
     title = (f"mikolajczyk2019 — ISIC {nv_id} nevus × {mel_id} melanoma, VGG16 224 px, "
              f"weights: {engine.weights_source}{reduced}")
-    return _grid(out / "mikolajczyk2019_isic.png", [
+    return _grid(out / GRIDS["mikolajczyk"], [
         (f"content (nevus {nv_id})", content),
         (f"style (melanoma {mel_id})", style),
         (f"paper (N&N chain)\nloss {res_paper.losses['total'][0]:.3g}", res_paper.images[0]),
@@ -125,39 +131,51 @@ def gauld_grid(out: Path, data: Path, steps: int, size: int, image: str = "image
         reduced.append(f"{steps} Adam steps instead of 1000")
     title = (f"gauld2020 — Caltech-101 butterfly × Kandinsky Composition VII; backbone VGG16 instead of VGG19 "
              f"(weights: {extractor.weights_source})" + ("\nREDUCED: " + ", ".join(reduced) if reduced else ""))
-    return _grid(out / "gauld2020_butterfly.png", panels, title)
+    return _grid(out / GRIDS["gauld"], panels, title)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Save PNG grids of real NST outputs (ISIC × mikolajczyk2019, "
-                                                 "Caltech butterfly × Kandinsky with gauld2020).")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--data", type=Path, help="data folder (isic_uda1/, caltech101/, styles/; default "
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="python -m nst_aug.look", description="Save PNG grids of real NST outputs (ISIC × "
+               "mikolajczyk2019, Caltech butterfly × Kandinsky with gauld2020).")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace grids already in --out")
+    p.add_argument("--data", metavar="DIR", help="data folder (isic_uda1/, caltech101/, styles/; default "
                                                   "$NST_AUG_SHARED_DATA)")
-    parser.add_argument("--mik-steps", type=int, default=40, help="L-BFGS evaluations (paper 200; default 40)")
-    parser.add_argument("--gauld-steps", type=int, default=150, help="Adam steps (paper 1000; default 150)")
-    parser.add_argument("--gauld-size", type=int, default=128, help="image side for Gauld (tutorial 512; default 128)")
-    parser.add_argument("--full", action="store_true", help="the papers' numbers: 200 evaluations; 1000 steps at 512")
-    parser.add_argument("--only", choices=("mikolajczyk", "gauld"), help="make one grid only")
-    args = parser.parse_args(argv)
+    p.add_argument("--mik-steps", type=positive_int, default=40, help="L-BFGS evaluations (paper 200)")
+    p.add_argument("--gauld-steps", type=positive_int, default=150, help="Adam steps (paper 1000)")
+    p.add_argument("--gauld-size", type=size_arg, default=128, help="image side for Gauld (tutorial 512)")
+    p.add_argument("--full", action="store_true", help="the papers' numbers: 200 evaluations; 1000 steps at 512")
+    p.add_argument("--only", choices=("mikolajczyk", "gauld"), help="make one grid only")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
     if args.full:
         args.mik_steps, args.gauld_steps, args.gauld_size = 200, 1000, 512
     from classify.data import SHARED_DATA_ENV, shared_data_dir
 
-    try:
-        args.data = shared_data_dir(args.data)
-        if args.data is None:
-            raise FileNotFoundError(f"give --data FOLDER (isic_uda1/, caltech101/, styles/) or set {SHARED_DATA_ENV}")
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    out = check_output_dir(args.out)
+    wanted = [k for k in GRIDS if args.only in (None, k)]
+    existing = [GRIDS[k] for k in wanted if (out / GRIDS[k]).exists()]
+    if existing and not args.overwrite:
+        raise CLIError(f"{out} already holds {', '.join(existing)}: pass --overwrite to replace them")
+    data = shared_data_dir(args.data)
+    if data is None:
+        raise CLIError(f"give --data FOLDER (isic_uda1/, caltech101/, styles/) or set {SHARED_DATA_ENV}")
     start = time.perf_counter()
-    if args.only in (None, "mikolajczyk"):
-        print(f"wrote {mikolajczyk_grid(args.out, args.data, args.mik_steps)}", flush=True)
-    if args.only in (None, "gauld"):
-        print(f"wrote {gauld_grid(args.out, args.data, args.gauld_steps, args.gauld_size)}", flush=True)
+    if "mikolajczyk" in wanted:
+        print(f"wrote {mikolajczyk_grid(out, data, args.mik_steps)}", flush=True)
+    if "gauld" in wanted:
+        print(f"wrote {gauld_grid(out, data, args.gauld_steps, args.gauld_size)}", flush=True)
     print(f"done in {time.perf_counter() - start:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -27,9 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-STYLE_NORMALISATIONS = ("gatys", "mean", "inetwork")
-CONTENT_REDUCTIONS = ("half_sum", "sum", "mean")
-LAYER_WEIGHTINGS = ("uniform", "geometric", "geometric_content", "inetwork_chain")
+from .config import CONTENT_REDUCTIONS, LAYER_WEIGHTINGS, STYLE_NORMALISATIONS  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------------------------- Gram matrices

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .config import NSTConfig
-from .vgg import CONV_LAYERS
+from .config import CONV_LAYERS, NSTConfig
 
 _GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 

@@ -36,7 +36,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from classify.cli import add_split_selection
+from classify.cli import (CLIError, ClassList, Parser, add_split_selection, add_verbosity, check_output_dir,
+                          positive_int, report_skipped, run_main, skipped_limit)
 from classify.manifest import manifest_columns, manifest_file, read_manifest_rows, write_manifest
 
 PSEUDO_COLUMNS = ("pseudo_score", "pseudo_label")
@@ -159,32 +160,46 @@ def pseudo_label_manifest(manifest: str | os.PathLike, classifier, positive: int
             "split": note, "skipped": skipped + prediction.skipped}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nst_aug.pseudo_label", description=__doc__.split("\n")[0])
-    p.add_argument("--manifest", required=True, help="generator manifest (file or OUT folder)")
-    p.add_argument("--model", required=True, help="a saved classify model (.keras) trained on the real data")
-    p.add_argument("--classes", nargs="+", help="the model's class order (only for a model that records none; "
-                                                 "refused when it contradicts the record)")
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="python -m nst_aug.pseudo_label", description=__doc__.split("\n")[0])
+    p.add_argument("--manifest", required=True, metavar="PATH", help="generator manifest (file or OUT folder)")
+    p.add_argument("--model", required=True, metavar="FILE",
+                   help="a saved classify model (.keras) trained on the real data")
+    p.add_argument("--classes", action=ClassList, help="the model's class order (only for a model that records "
+                                                       "none; refused when it contradicts the record)")
     p.add_argument("--positive", default=None, help="binary: the positive class (default: MEL, else the second)")
     add_split_selection(p, "label images made from")
     p.add_argument("--name", default=PSEUDO_MANIFEST_NAME, help="file name of the labelled manifest")
-    p.add_argument("--batch-size", type=int, default=32)
-    args = p.parse_args(argv)
-    try:
-        from classify.scoring import load_classifier
+    p.add_argument("--overwrite", action="store_true", help="replace an existing labelled manifest")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    add_verbosity(p)
+    return p
 
-        classifier = load_classifier(args.model, args.classes)
-        classes = list(classifier.info.classes)
-        if args.positive is not None and args.positive not in classes:
-            raise ValueError(f"--positive {args.positive} is not among the model's classes {classes}")
-        pos = classes.index(args.positive) if args.positive else None
-        summary = pseudo_label_manifest(args.manifest, classifier, pos, args.split_file, args.part, args.name,
-                                        args.batch_size)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for reason in summary["skipped"][:5]:
-        print(f"skipped: {reason}", file=sys.stderr)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    src = manifest_file(args.manifest)
+    if not src.is_file():
+        raise CLIError(f"--manifest {args.manifest}: no manifest found")
+    check_output_dir(src.parent, "--manifest")
+    target = src.parent / args.name
+    if target.exists() and not args.overwrite:
+        raise CLIError(f"{target} exists: pass --overwrite to replace it, or --name for another file")
+    from classify.scoring import load_classifier
+
+    classifier = load_classifier(args.model, args.classes)
+    classes = list(classifier.info.classes)
+    if args.positive is not None and args.positive not in classes:
+        raise CLIError(f"--positive {args.positive} is not among the model's classes {classes}")
+    pos = classes.index(args.positive) if args.positive else None
+    summary = pseudo_label_manifest(args.manifest, classifier, pos, args.split_file, args.part, args.name,
+                                    args.batch_size, progress=not args.quiet)
+    report_skipped(summary["skipped"], limit=skipped_limit(args))
     print(json.dumps({k: v for k, v in summary.items() if k != "skipped"} | {"skipped": len(summary["skipped"])},
                      indent=2))
     return 0

@@ -20,32 +20,10 @@ import tensorflow as tf
 
 from classify.weights import load_vgg_weights
 
+from .config import CONV_LAYERS, conv_layer_names  # noqa: F401  (re-exported)
+
 #: ImageNet channel means in BGR order (Caffe VGG preprocessing, keras.applications.vgg16.preprocess_input).
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
-
-#: The conv layers of each backbone, in depth order (Keras names).
-CONV_LAYERS: dict[str, tuple[str, ...]] = {
-    "vgg16": (
-        "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
-        "block3_conv1", "block3_conv2", "block3_conv3",
-        "block4_conv1", "block4_conv2", "block4_conv3",
-        "block5_conv1", "block5_conv2", "block5_conv3",
-    ),
-    "vgg19": (
-        "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
-        "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4",
-        "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
-        "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
-    ),
-}
-
-def conv_layer_names(backbone: str) -> tuple[str, ...]:
-    """The conv layers of ``backbone`` ("vgg16" or "vgg19") in depth order."""
-    try:
-        return CONV_LAYERS[backbone]
-    except KeyError:
-        raise ValueError(f"backbone must be one of {sorted(CONV_LAYERS)}, got {backbone!r}") from None
-
 
 def _build_vgg(backbone: str, pooling: str) -> keras.Model:
     """keras.applications VGG without weights, its max pools replaced by average pools when asked."""

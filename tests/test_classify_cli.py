@@ -10,7 +10,7 @@ from classify.cli import run_main
 def test_train_then_evaluate_embedded_sample(tmp_path, capsys):
     from classify import evaluate, train
     out = tmp_path / "run"
-    rc = run_main(train.main, ["--size", "32", "--epochs", "2", "--batch-size", "4", "--augment", "mikolajczyk",
+    rc = train.main(["--size", "32", "--epochs", "2", "--batch-size", "4", "--augment", "mikolajczyk",
                                "--one-cycle", "--lr", "1e-3", "--out", str(out), "--quiet"])
     assert rc == 0
     text = capsys.readouterr().out
@@ -30,7 +30,7 @@ def test_train_then_evaluate_embedded_sample(tmp_path, capsys):
 def test_train_static_augmentation_and_kfold(tmp_path, capsys):
     from classify import train
     out = tmp_path / "gauld"
-    rc = run_main(train.main, ["--split", "kfold", "--folds", "2", "--fold", "1", "--static-copies", "1",
+    rc = train.main(["--split", "kfold", "--folds", "2", "--fold", "1", "--static-copies", "1",
                                "--size", "32", "--epochs", "1", "--patience", "0", "--out", str(out), "--quiet"])
     assert rc == 0
     text = capsys.readouterr().out
@@ -44,7 +44,7 @@ def test_train_static_augmentation_and_kfold(tmp_path, capsys):
     (["--data", "/nonexistent/folder"], "not found"),
     (["--classes", "XX"], "unknown class"),
     (["--split", "per-class", "--n-per-class", "10"], "need more than 10"),
-    (["--epochs", "0"], "epochs must be >= 1"),
+    (["--epochs", "0"], "--epochs: 0 must be at least 1"),
 ])
 def test_train_bad_input_one_line_errors(args, message, capsys):
     from classify import train

@@ -18,7 +18,7 @@ from classify.splits import read_split_file, select_parts, with_synthetic
 NST = ["--weights", "random", "--size", "32", "--steps", "2", "--format", "png", "--batch-size", "4"]
 TINY_CYCLEGAN = ["--size", "32", "--load-size", "36", "--gen-filters", "4", "--n-blocks", "1", "--disc-filters", "4",
                  "--pool-size", "3", "--n-epochs", "1", "--n-epochs-decay", "0", "--epochs", "1", "--no-jit-compile",
-                 "--n-samples", "2", "--verbose", "0", "--batch-size", "8"]
+                 "--n-samples", "2", "--quiet", "--batch-size", "8"]
 
 
 def _keys(samples) -> set[str]:
@@ -32,7 +32,7 @@ def fold(isic_uda1, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("fold0")
     csv_path = isic_uda1 / "ISIC_2019_Training_GroundTruth.csv"
-    assert run_main(train.main, ["--isic-csv", str(csv_path), "--classes", "NV", "MEL", "--split", "kfold",
+    assert train.main(["--csv", str(csv_path), "--classes", "NV", "MEL", "--split", "kfold",
                                  "--folds", "5", "--fold", "0", "--arch", "small_cnn", "--size", "32",
                                  "--resize-method", "bicubic", "--epochs", "1", "--batch-size", "32",
                                  "--out", str(root / "without"), "--quiet"]) == 0
@@ -128,7 +128,7 @@ def test_path_rank_filter_ranks_training_images_only(fold, capsys):
 
     root, csv_path, split = fold
     out = root / "prf"
-    assert prf.main(["--model", str(root / "without" / "model.keras"), "--isic-csv", str(csv_path), "--class", "NV",
+    assert prf.main(["--model", str(root / "without" / "model.keras"), "--csv", str(csv_path), "--class", "NV",
                      "--split-file", str(root / "without" / "split.csv"), "--part", "train", "--alpha", "1",
                      "--out", str(out)]) == 0
     kept = read_image_list(out / "selection.csv")
@@ -145,7 +145,7 @@ def test_the_readme_mikolajczyk_recipe_trains_on_synthetic_images(fold, nst, cap
 
     root, csv_path, split = fold
     with_dir = root / "with"
-    assert run_main(train.main, ["--split-file", str(root / "without" / "split.csv"), "--manifest",
+    assert train.main(["--split-file", str(root / "without" / "split.csv"), "--manifest",
                                  str(nst / "manifest-pseudo.csv"), "--label-column", "pseudo_label",
                                  "--synthetic-only", "--arch", "small_cnn", "--size", "32", "--epochs", "1",
                                  "--out", str(with_dir), "--quiet"]) == 0
@@ -155,7 +155,7 @@ def test_the_readme_mikolajczyk_recipe_trains_on_synthetic_images(fold, nst, cap
     assert sum(r["part"] == "pool" for r in used) == len(split.train)
     assert {r["path"] for r in used if r["part"] == "test"} == {s.path for s in split.test}
     # the one-line form of the recipe table: k-fold fold 0 of the same data, manifest images only
-    assert run_main(train.main, ["--isic-csv", str(csv_path), "--classes", "NV", "MEL", "--manifest",
+    assert train.main(["--csv", str(csv_path), "--classes", "NV", "MEL", "--manifest",
                                  str(nst / "manifest-pseudo.csv"), "--label-column", "pseudo_label",
                                  "--split", "kfold", "--folds", "5", "--fold", "0", "--synthetic-only",
                                  "--arch", "small_cnn", "--size", "32", "--epochs", "1", "--out",
@@ -171,14 +171,14 @@ def test_cyclegan_on_the_training_part_and_its_outputs_carry_the_dependency(fold
 
     root, csv_path, split = fold
     run = tmp_path / "nv2mel"
-    data = ["--isic-csv", str(csv_path), "--domain-a", "NV", "--domain-b", "MEL",
+    data = ["--csv", str(csv_path), "--domain-a", "NV", "--domain-b", "MEL",
             "--split-file", str(root / "without" / "split.csv"), "--part", "train"]
     assert train.main(["cyclegan", "--out", str(run), *data, *TINY_CYCLEGAN]) == 0
     seen = {r["path"] for r in csv.DictReader(open(run / "training_images.csv"))}
     assert seen == _keys(split.train)
     assert not seen & _keys(split.val + split.test)
     out = tmp_path / "synth"
-    assert generate.main([str(run), "--out", str(out), "--isic-csv", str(csv_path), "--input", "NV",
+    assert generate.main([str(run), "--out", str(out), "--csv", str(csv_path), "--input", "NV",
                           "--split-file", str(root / "without" / "split.csv"), "--part", "train"]) == 0
     synthetic, skipped = read_manifest(out)
     assert not skipped and len(synthetic) == sum(s.label == "NV" for s in split.train)
@@ -220,10 +220,10 @@ def test_dcgan_trains_on_41_images_with_the_default_batch(caltech101, tmp_path, 
     real, _ = read_class_folders(caltech101, ["butterfly", "scorpion"])
     write_split_file(tmp_path / "split.csv", per_class_split(real, 41, seed=0, n_test=41))
     run = tmp_path / "dcgan"
-    assert train.main(["dcgan", "--out", str(run), "--images", str(caltech101 / "butterfly"),
+    assert train.main(["dcgan", "--out", str(run), "--input", str(caltech101 / "butterfly"),
                        "--split-file", str(tmp_path / "split.csv"), "--part", "train", "--size", "32",
                        "--epochs", "1", "--discriminator", "dcgan", "--gen-filters", "4", "--disc-filters", "4",
-                       "--max-filters", "8", "--n-samples", "2", "--verbose", "0"]) == 0
+                       "--max-filters", "8", "--n-samples", "2", "--quiet"]) == 0
     record = json.loads((run / "run.json").read_text())
     assert record["data"]["images"]["images"] == 41 and record["options"]["batch_size"] == 41
     assert record["status"] == "finished" and "fewer than one batch of 128" in capsys.readouterr().out

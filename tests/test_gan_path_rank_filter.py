@@ -84,7 +84,7 @@ def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
                     ClassifierInfo(("MEL", "NV"), 32))
     folder = mel_images[0].path.rsplit("/", 1)[0]
     command = [sys.executable, "-m", "gan_aug.path_rank_filter", "--model", str(tmp_path / "model.keras"),
-               "--class", "MEL", "--alpha", "0.5", "--images", folder, "--out", str(tmp_path / "prf")]
+               "--class", "MEL", "--alpha", "0.5", "--input", folder, "--out", str(tmp_path / "prf")]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     samples = read_image_list(tmp_path / "prf" / "selection.csv")
@@ -92,7 +92,7 @@ def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
     n_correct = int(line.split(" images, ")[1].split(" classified")[0])
     assert len(samples) == math.ceil(0.5 * n_correct) and all(s.label == "MEL" for s in samples)
     # a class order that contradicts the model's record is refused in one line (the README once did this)
-    done = subprocess.run(command + ["--classes", "NV,MEL"], capture_output=True, text=True)
+    done = subprocess.run(command + ["--overwrite", "--classes", "NV,MEL"], capture_output=True, text=True)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2 and len(errors) == 1 and errors[0].startswith("error: classes NV,MEL contradict")
     assert "Traceback" not in done.stderr

@@ -11,12 +11,12 @@ import pytest
 
 from classify.images import save_image
 from classify.manifest import read_manifest_rows
-from gan_aug import generate, train
+from gan_aug import generate, train, training
 from gan_aug.options import ACGANOptions, DCGANOptions
 
 TINY_CYCLEGAN = ["--size", "32", "--load-size", "36", "--gen-filters", "4", "--n-blocks", "1",
                  "--disc-filters", "4", "--pool-size", "3", "--n-epochs", "1", "--n-epochs-decay", "1",
-                 "--no-jit-compile", "--save-every", "1", "--n-samples", "2", "--verbose", "0"]
+                 "--no-jit-compile", "--save-every", "1", "--n-samples", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def cyclegan_runs(folders, tmp_path_factory):
     assert train.main(["cyclegan", "--out", str(out / "full"), *data, *TINY_CYCLEGAN, "--epochs", "2"]) == 0
     assert train.main(["cyclegan", "--out", str(out / "part"), *data, *TINY_CYCLEGAN, "--epochs", "1"]) == 0
     assert train.main(["cyclegan", "--out", str(out / "part"), *data, "--resume", "--epochs", "2",
-                       "--verbose", "0"]) == 0
+                       "--quiet"]) == 0
     return out
 
 
@@ -75,10 +75,20 @@ def test_resumed_run_equals_uninterrupted_run(cyclegan_runs):
     assert float(h1[1]["g_loss"]) == pytest.approx(float(h2[1]["g_loss"]), rel=1e-5)
 
 
-def test_existing_run_is_not_overwritten_silently(cyclegan_runs, folders, capsys):
+def test_an_existing_run_resumes_and_is_never_replaced_silently(cyclegan_runs, folders, capsys):
+    """The one rule for existing output: the same run resumes (here: already finished, nothing retrained);
+    other options or --no-resume are refused with one line, and the run's files are untouched."""
     data = ["--domain-a", str(folders / "A"), "--domain-b", str(folders / "B")]
-    assert train.main(["cyclegan", "--out", str(cyclegan_runs / "full"), *data, *TINY_CYCLEGAN]) == 2
-    assert "--resume" in capsys.readouterr().err
+    run = cyclegan_runs / "full"
+    before = {p: p.stat().st_mtime_ns for p in (run / "checkpoints").iterdir()}
+    assert train.main(["cyclegan", "--out", str(run), *data, *TINY_CYCLEGAN]) == 0
+    assert "finished: 2 epochs" in capsys.readouterr().out
+    assert train.main(["cyclegan", "--out", str(run), *data, *TINY_CYCLEGAN, "--lr", "0.001"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--lr 0.0002 there, 0.001 here" in err and len(err.splitlines()) == 1
+    assert train.main(["cyclegan", "--out", str(run), *data, *TINY_CYCLEGAN, "--no-resume"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in (run / "checkpoints").iterdir()} == before
 
 
 def test_generate_translates_both_directions_and_resumes(cyclegan_runs, folders, tmp_path):
@@ -114,7 +124,7 @@ def _image_set(n=4, labels=None):
 @pytest.mark.parametrize("disc", ["dcgan", pytest.param("resnet18", marks=pytest.mark.slow)])
 def test_dcgan_fits_one_epoch(tmp_path, disc):
     opts = _tiny(DCGANOptions, latent_dim=125, discriminator=disc)
-    rec = train.train("dcgan", opts, tmp_path, {"images": _image_set(), "spec": "x", "label": "NV"}, verbose=0)
+    rec = training.train("dcgan", opts, tmp_path, {"images": _image_set(), "spec": "x", "label": "NV"}, verbose=0)
     assert rec["status"] == "finished"
     assert np.isfinite(rec["last_losses"]["g_loss"]) and np.isfinite(rec["last_losses"]["d_loss"])
     assert (tmp_path / "samples" / "epoch_0001.png").exists()
@@ -123,7 +133,7 @@ def test_dcgan_fits_one_epoch(tmp_path, disc):
 def test_acgan_fits_one_epoch_and_generates_per_class(tmp_path):
     opts = _tiny(ACGANOptions, latent_dim=16)
     data = {"images": _image_set(6, ["NV", "MEL", "NV", "MEL", "NV", "MEL"]), "classes": ["NV", "MEL"]}
-    rec = train.train("acgan", opts, tmp_path / "run", data, verbose=0)
+    rec = training.train("acgan", opts, tmp_path / "run", data, verbose=0)
     assert rec["status"] == "finished" and set(rec["last_losses"]) >= {"d_class", "g_class", "real_class_acc"}
     out = tmp_path / "gen"
     assert generate.main([str(tmp_path / "run"), "--out", str(out), "--per-class", "3"]) == 0
@@ -153,7 +163,7 @@ class _PoisonAtEpoch(keras.callbacks.Callback):
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     opts = _tiny(DCGANOptions, latent_dim=8, discriminator="dcgan").__class__(
         **{**_tiny(DCGANOptions, latent_dim=8, discriminator="dcgan").__dict__, "epochs": 4})
-    rec = train.train("dcgan", opts, tmp_path, {"images": _image_set(), "spec": "x", "label": ""}, verbose=0,
+    rec = training.train("dcgan", opts, tmp_path, {"images": _image_set(), "spec": "x", "label": ""}, verbose=0,
                       extra_callbacks=[_PoisonAtEpoch(2)])
     assert rec["status"] == "stopped_nan" and rec["epochs_done"] == 2
     latest = json.loads((tmp_path / "checkpoints" / "latest.json").read_text())

@@ -194,7 +194,7 @@ def test_cli_set_overrides():
 
 # -------------------------------------------------------------------------------------------- notebooks
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mikolajczyk2019", "gauld2020"])
+@pytest.mark.parametrize("name", ["mikolajczyk2019", "gauld2020", "gan_augmentation"])
 def test_notebook_executes_under_smoke(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

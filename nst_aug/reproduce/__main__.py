@@ -4,22 +4,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
+
+from classify.cli import CLIError, Parser, check_output_dir, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m nst_aug.reproduce",
-                                description="Reproduce Mikołajczyk & Grochowski (Table I) or Gauld end to end; "
-                                            "every stage is cached in --out (re-running resumes).")
+    p = Parser(prog="python -m nst_aug.reproduce",
+               description="Reproduce Mikołajczyk & Grochowski (Table I) or Gauld end to end; every stage is cached "
+                           "in --out (re-running resumes).")
     p.add_argument("paper", choices=("mikolajczyk", "gauld"))
-    p.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="smoke")
-    p.add_argument("--out", default=None, help="output folder (default: repro/<paper>-<profile>)")
-    p.add_argument("--data", default=None,
+    p.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="smoke",
+                   help="smoke: minutes, random VGG weights, meaningless numbers (a check that it runs); cpu: "
+                        "hours on a laptop; paper: the paper's settings")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: repro/<paper>-<profile>)")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue the stages already in --out; --no-resume refuses a folder that holds a run "
+                        "(default: resume)")
+    p.add_argument("--seed", type=int, default=None, help="the profile's seed (splits, pairs, training; default 0)")
+    p.add_argument("--data", default=None, metavar="PATH",
                    help="mikolajczyk: ISIC 2019 CSV or its folder (smoke default: the embedded sample; cpu/paper: "
                         "$NST_AUG_SHARED_DATA/isic_uda1 when that variable is set). gauld: Caltech-101 "
                         "101_ObjectCategories (default $NST_AUG_SHARED_DATA/caltech101/...; smoke without it: "
                         "synthetic stand-in images)")
-    p.add_argument("--style", default=None, help="gauld: style image (default: Kandinsky's Composition VII)")
+    p.add_argument("--style", default=None, metavar="FILE", help="gauld: style image (default: Kandinsky's Composition VII)")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override profile fields, e.g. --set epochs=3 archs=vgg9,vgg11 (listed in the table header)")
     return p
@@ -49,18 +58,23 @@ def _overrides(items: Sequence[str], profile) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from classify.cli import run_main
-
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
     return run_main(_main, argv)
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from .profiles import get_profile
 
     base = get_profile(args.paper, args.profile)
-    profile = get_profile(args.paper, args.profile, **_overrides(args.set, base))
-    out = args.out or f"repro/{args.paper}-{args.profile}"
+    overrides = _overrides(args.set, base)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    profile = get_profile(args.paper, args.profile, **overrides)
+    out = check_output_dir(args.out or f"repro/{args.paper}-{args.profile}")
+    if not args.resume and (Path(out) / "profile.json").exists():
+        raise CLIError(f"{out} already holds a reproduction: leave out --no-resume to continue it, or use another "
+                       "--out")
     if args.paper == "mikolajczyk":
         from .mikolajczyk import run
         summary = run(profile, out, args.data)

@@ -21,7 +21,7 @@ import numpy as np
 from classify.files import save_figure, write_csv
 from classify.stats import mean_std, paired_stats
 from classify.tables import fmt as _f
-from classify.tables import report_header, write_markdown
+from classify.tables import mark_smoke, report_header, write_markdown
 
 if TYPE_CHECKING:
     from classify.experiment import RunResult
@@ -148,13 +148,13 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
             c = p.get("counts", {})
             lines.append(f"| {i} | {p.get('n', 0)} | {c.get('NV', 0)} | {c.get('MEL', 0)} | "
                          f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} |")
-    fig = plot_fig4(out / "fig4.png", rows, k)
+    fig = plot_fig4(out / "fig4.png", rows, k, profile.name)
     lines += ["", f"![Fig. 4]({fig.name})", ""]
     md_path = write_markdown(out / "table1.md", lines)
     return {"markdown": md_path, "csv": csv_path, "stats": stats_path, "figure": fig}
 
 
-def plot_fig4(path: Path, rows: Sequence[dict], k: int) -> Path:
+def plot_fig4(path: Path, rows: Sequence[dict], k: int, profile: str = "") -> Path:
     """Fig. 4: AUC per fold, one colour per architecture, solid = with style transfer (ST), dashed = without."""
     import matplotlib
 
@@ -173,6 +173,7 @@ def plot_fig4(path: Path, rows: Sequence[dict], k: int) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
+    mark_smoke(fig, profile)
     return save_figure(fig, path)
 
 
@@ -266,13 +267,13 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
     lines += ["", sentence, "",
               "Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
               "reading: recall rising with style strength would support NST as augmentation)."]
-    fig = plot_gauld(out / "gauld_precision_recall.png", rows, classes)
+    fig = plot_gauld(out / "gauld_precision_recall.png", rows, classes, profile.name)
     lines += ["", f"![precision and recall]({fig.name})", ""]
     md_path = write_markdown(out / "gauld_table.md", lines)
     return {"markdown": md_path, "csv": csv_path, "figure": fig}
 
 
-def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str]) -> Path:
+def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str], profile: str = "") -> Path:
     """Precision (top) and recall (bottom) per class vs style strength; dots = subsets, line = their mean;
     solid = without, dashed = with static augmentation."""
     import matplotlib
@@ -303,4 +304,5 @@ def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str]) -> Path
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
+    mark_smoke(fig, profile)
     return save_figure(fig, path)

