@@ -222,8 +222,9 @@ def add_compute_args(p, jit_help: str = "XLA-compile the step") -> None:
 
 
 def skipped_limit(args: argparse.Namespace) -> int | None:
-    """How many skipped inputs to list: all with ``--verbose``, else the first 5."""
-    return None if getattr(args, "verbose", False) else 5
+    """How many skipped inputs to list: all with ``--verbose``, else the first 20 (every tool's ``run.json``
+    lists them all)."""
+    return None if getattr(args, "verbose", False) else 20
 
 
 def has_data_args(args: argparse.Namespace) -> bool:
@@ -285,13 +286,13 @@ def ordered_classes(samples: Sequence[Sample], requested: Sequence[str] | None) 
     return present
 
 
-def report_skipped(reasons: Sequence[str], what: str = "skipped", limit: int | None = 5) -> None:
+def report_skipped(reasons: Sequence[str], what: str = "skipped", limit: int | None = 20) -> None:
     """Print the first ``limit`` one-line reasons (all for ``None``) and how many more there are, on stderr."""
     limit = len(reasons) if limit is None else limit
     for reason in reasons[:limit]:
         print(f"{what}: {reason}", file=sys.stderr)
     if len(reasons) > limit:
-        print(f"{what}: ... and {len(reasons) - limit} more", file=sys.stderr)
+        print(f"{what}: ... and {len(reasons) - limit} more (--verbose lists them all)", file=sys.stderr)
 
 
 def format_options(values: Mapping[str, Any], defaults: Mapping[str, Any], title: str = "options") -> str:

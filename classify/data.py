@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .images import IMAGE_EXTENSIONS, is_image_file
+from .images import IMAGE_EXTENSIONS, is_image_file, name_problem
 from .manifest import DEPENDS_COLUMN, MANIFEST_NAME, group_key, manifest_file, read_manifest_rows
 
 #: Environment variable naming a folder laid out like the development data (``isic_uda1/``, ``caltech101/``,
@@ -145,6 +145,10 @@ def read_isic_csv(
             image = (row.get("image") or "").strip()
             if not image:
                 continue
+            if None in row.values():  # DictReader fills the missing columns of a short row with None
+                skipped.append(f"{image}: the row has {sum(v is not None for v in row.values())} of {len(header)} "
+                               f"columns (line {reader.line_num})")
+                continue
             try:
                 hot = [c for c in columns if float(row.get(c) or 0) == 1.0]
             except ValueError:
@@ -188,7 +192,8 @@ def read_class_folders(
     skipped: list[str] = []
     for cls in selected:
         folder = root / cls
-        names = sorted(n for n in os.listdir(folder) if not n.startswith("."))
+        names, bad_names = _listing(folder)
+        skipped += bad_names
         images = [n for n in names if is_image_file(n) and (folder / n).is_file()]
         skipped += [f"{folder / n}: not an image file (extension not in {IMAGE_EXTENSIONS})"
                     for n in names if n not in images and (folder / n).is_file()]
@@ -196,6 +201,21 @@ def read_class_folders(
             raise ValueError(f"{folder}: class folder '{cls}' holds no images")
         samples += [Sample(str(folder / n), cls) for n in images]
     return samples, skipped
+
+
+def _listing(folder: Path) -> tuple[list[str], list[str]]:
+    """``(names, skipped reasons)`` of a folder's visible entries, sorted; names that are not valid UTF-8 are
+    skipped with a reason (they could not be written to a manifest or CSV)."""
+    names, skipped = [], []
+    for n in sorted(os.listdir(folder)):
+        if n.startswith("."):
+            continue
+        problem = name_problem(folder / n)
+        if problem:
+            skipped.append(problem)
+        else:
+            names.append(n)
+    return names, skipped
 
 
 def read_manifest(path: str | os.PathLike, label_column: str = "label") -> tuple[list[Sample], list[str]]:
@@ -312,12 +332,12 @@ def read_selection(spec: str, csv_path: str | os.PathLike | None = None, image_d
     if path.is_dir():
         if (path / MANIFEST_NAME).is_file():
             return read_manifest(path, label_column)
-        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+        names, bad_names = _listing(path)
         files = [n for n in names if (path / n).is_file()]
         images = [n for n in files if is_image_file(n)]
         if not images:
             raise ValueError(f"{spec}: folder holds no images")
-        skipped = [f"{path / n}: not an image file" for n in files if n not in images]
+        skipped = bad_names + [f"{path / n}: not an image file" for n in files if n not in images]
         label = path.resolve().name
         return [Sample(str((path / n).resolve()), label) for n in images], skipped
     if path.is_file():
@@ -326,7 +346,8 @@ def read_selection(spec: str, csv_path: str | os.PathLike | None = None, image_d
     if not matches:
         hint = " (an ISIC class name needs the ISIC CSV)" if spec in ISIC_CLASSES else ""
         raise FileNotFoundError(f"{spec}: no such file, folder or glob match{hint}")
-    return [Sample(str(Path(m).resolve()), "") for m in matches], []
+    bad = [name_problem(m) for m in matches]
+    return ([Sample(str(Path(m).resolve()), "") for m, b in zip(matches, bad) if not b], [b for b in bad if b])
 
 
 def shared_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:

@@ -15,61 +15,47 @@ the cache (4× less memory than float), batches come out as ``float32`` in 0..25
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from .choices import RESIZE_METHODS  # noqa: F401  (re-exported)
 from .data import Sample
-from .images import ImageError, MIN_SIDE, load_image
+from .images import MAX_DECODE_PIXELS, MIN_SIDE, ImageError, ImageInfo, load_image, probe
 
 #: Names accepted by ``resize_method`` (``tf.image.ResizeMethod`` values).
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def _tf_safe(img: Image.Image) -> bool:
-    """True when ``tf.io.decode_image`` gives the same pixels as the robust loader for this opened file."""
-    if img.format not in ("JPEG", "PNG") or img.mode not in ("RGB", "L"):
-        return False
-    if img.format == "PNG" and "transparency" in img.info:
-        return False
-    try:
-        orientation = img.getexif().get(0x0112, 1)
-    except Exception:  # broken EXIF: let the robust loader decide
-        return False
-    return orientation in (0, 1)
+def _tf_safe(info: ImageInfo) -> bool:
+    """True when ``tf.io.decode_image`` gives the same pixels as the robust loader for this file: an 8-bit RGB or
+    grayscale JPEG/PNG, no transparency, no EXIF rotation, complete, and small enough to decode at full size."""
+    return (info.format in ("JPEG", "PNG") and info.mode in ("RGB", "L") and not info.transparency
+            and info.orientation in (0, 1) and info.complete and info.pixels <= MAX_DECODE_PIXELS)
 
 
 def scan_samples(samples: Sequence[Sample], decoder: str = "auto", min_side: int = MIN_SIDE
                  ) -> tuple[list[Sample], list[bool], list[str]]:
-    """Open every header: ``(usable samples, tf_safe flags, skipped reasons)``.
+    """Probe every file (:func:`classify.images.probe`: header and tail, no pixels):
+    ``(usable samples, tf_safe flags, skipped reasons)``.
 
-    ``decoder``: ``"auto"`` (tf.io where safe), ``"pil"`` (always the robust loader) or ``"tf"`` (always tf.io).
-    Missing, non-image and too-small files are skipped with a one-line reason; truncated pixel data is only
-    found when decoding (the robust path drops such a file with a message, see :func:`make_dataset`).
+    ``decoder``: ``"auto"`` (tf.io where safe), ``"pil"`` (always the robust loader) or ``"tf"`` (tf.io where the
+    file allows it). Every file the policy refuses is skipped here with its one-line reason.
     """
     if decoder not in ("auto", "pil", "tf"):
         raise ValueError(f"decoder must be 'auto', 'pil' or 'tf', got {decoder!r}")
     kept, safe, skipped = [], [], []
     for s in samples:
         try:
-            with Image.open(s.path) as img:
-                w, h = img.size
-                flag = _tf_safe(img)
-        except FileNotFoundError:
-            skipped.append(f"{s.path}: file not found")
-            continue
-        except OSError as err:
-            skipped.append(f"{s.path}: not an image file ({err.__class__.__name__})")
-            continue
-        if min(w, h) < min_side:
-            skipped.append(f"{s.path}: too small ({w}x{h} px; the shorter side must be >= {min_side})")
+            info = probe(s.path, min_side)
+        except ImageError as err:
+            skipped.append(str(err))
             continue
         kept.append(s)
-        safe.append(flag if decoder == "auto" else decoder == "tf")
+        safe.append(_tf_safe(info) if decoder != "pil" else False)
     return kept, safe, skipped
 
 
@@ -84,7 +70,7 @@ def encode_labels(samples: Sequence[Sample], class_names: Sequence[str]) -> np.n
 
 def _robust_decode(path: bytes) -> tuple[np.ndarray, bool]:
     try:
-        return load_image(path.decode("utf-8")), True
+        return load_image(os.fsdecode(path)), True
     except ImageError as err:
         print(f"skipped: {err}", file=sys.stderr)
         return np.zeros((1, 1, 3), np.uint8), False
@@ -178,7 +164,7 @@ def make_dataset(
         raise ValueError("no usable images in the dataset")
     labels = encode_labels(samples, class_names) if labels is None else np.asarray(labels, np.int32)
     ds = tf.data.Dataset.from_tensor_slices(
-        ([s.path for s in samples], np.asarray(safe_flags, dtype=bool), labels))
+        ([os.fsencode(s.path) for s in samples], np.asarray(safe_flags, dtype=bool), labels))
     ds = ds.map(_decode_fn(image_size, resize_method, fit), num_parallel_calls=AUTOTUNE, deterministic=True)
     # a truncated/corrupt file fails in tf.io (dropped here, with a logged warning) or in the robust loader
     # (dropped by the ok flag, with its one-line reason)

@@ -29,6 +29,7 @@ from .cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, ad
                   fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
                   read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
 from .data import class_counts
+from .images import usable
 from .splits import Split, make_split, read_split_file, training_on_synthetic_only, with_synthetic
 
 if TYPE_CHECKING:
@@ -136,15 +137,22 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
         real, skipped, description = load_real_samples(args)
     synthetic, bad = read_synthetic(args.manifest, args.label_column)
     skipped += bad
+    # the decoding policy before the split: every count printed and recorded afterwards is of images used
+    real, bad = usable(real)
+    synthetic, bad_synthetic = usable(synthetic)
+    skipped += bad + bad_synthetic
     classes = ordered_classes(real, args.classes)
     if len(classes) < 2:
         raise CLIError(f"need at least two classes, found {classes} in {description}")
     synthetic = [s for s in synthetic if s.label in classes]
     print(f"data: {description}: {len(real)} real images {class_counts(real)}, {len(synthetic)} synthetic")
     if args.split_file:
-        keep = set(classes)
-        base = Split(*([s for s in part if s.label in keep] for part in (base.train, base.val, base.test)),
-                     pool=[s for s in base.pool if s.label in keep])
+        keep, used = set(classes), {s.path for s in real}
+
+        def kept(part):
+            return [s for s in part if s.label in keep and s.path in used]
+
+        base = Split(kept(base.train), kept(base.val), kept(base.test), pool=kept(base.pool))
         split = with_synthetic(base, synthetic)
     else:
         split = make_split(real + synthetic, args.split, args.seed, args.fractions, args.n_per_class, args.folds,

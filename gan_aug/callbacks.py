@@ -144,6 +144,10 @@ def _finite(logs) -> bool:
     return all(math.isfinite(float(v)) for v in (logs or {}).values())
 
 
+#: Test hook (see :class:`Checkpoint`).
+KILL_HOOK = "GAN_AUG_KILL_BEFORE_CHECKPOINT"
+
+
 class Checkpoint(keras.callbacks.Callback):
     """Save the model's full state (:meth:`gan_aug.base.GAN.save_state`) every ``every`` epochs and at the end.
 
@@ -152,6 +156,11 @@ class Checkpoint(keras.callbacks.Callback):
     "generators": {name: file}}``, written last, atomically). A batch with a non-finite loss stops training;
     nothing is saved after it, so ``latest.json`` keeps pointing at the last good state. ``self.stopped_on_nan``
     records it.
+
+    Put it *after* the callbacks that write the epoch's history row and sample grid: a kill between those and the
+    checkpoint then resumes from the previous checkpoint and redoes the epoch, rows and grid included (the other
+    order loses them for good). ``$GAN_AUG_KILL_BEFORE_CHECKPOINT=N`` kills the process (SIGKILL) just before
+    epoch N's checkpoint: the test hook for that moment.
     """
 
     def __init__(self, out_dir: str | os.PathLike, every: int, final_epoch: int, keep: int = 2,
@@ -182,6 +191,10 @@ class Checkpoint(keras.callbacks.Callback):
             self.save(done)
 
     def save(self, epoch: int) -> Path:
+        if os.environ.get(KILL_HOOK) == str(epoch):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
         path = self.model.save_state(self.dir / f"epoch_{epoch:04d}.npz")
         exported = {}
         for name in self.generators:

@@ -76,7 +76,7 @@ def load_image_set(samples, load_size: int, resample: str = "bicubic", progress:
     arrays, kept, kept_labels, skipped = [], [], [], []
     for s in tqdm(samples, desc=desc, unit="img", disable=not progress, leave=False):
         try:
-            arrays.append(load_image(s.path, size=(load_size, load_size), resample=resample, min_side=1))
+            arrays.append(load_image(s.path, size=(load_size, load_size), resample=resample))
         except ImageError as err:
             skipped.append(str(err))
             continue

@@ -141,7 +141,7 @@ def translate(generator, opts, out: Path, writer: ManifestWriter, done_sources: 
             t0 = time.time()
             for p in todo[start:start + batch_size]:
                 try:
-                    batch.append(load_image(p, size=(opts.size, opts.size), resample=opts.resample, min_side=1))
+                    batch.append(load_image(p, size=(opts.size, opts.size), resample=opts.resample))
                     srcs.append(p)
                 except ImageError as err:
                     skipped.append(str(err))

@@ -16,6 +16,8 @@ from typing import Any
 from classify.images import RESAMPLE as IMAGE_RESAMPLE
 
 
+#: Fields checked as image sides (:data:`classify.choices.SIZE_RANGE`); other ints must be >= 1 unless listed.
+SIZE_FIELDS = ("size", "load_size")
 #: The resize filters of the toolkit's image loader.
 RESAMPLE = tuple(IMAGE_RESAMPLE)
 
@@ -49,6 +51,20 @@ class TrainOptions:
                          "ours (the papers and reference code train in float32)",
                          choices=("float32", "bfloat16", "float16", "auto"))
     run_eagerly: bool = opt(False, "run the train step eagerly (debugging; quickest for tiny test models)", "ours")
+
+    def __post_init__(self) -> None:
+        from classify.choices import SIZE_RANGE
+
+        lo, hi = SIZE_RANGE
+        for name in SIZE_FIELDS:
+            value = getattr(self, name, None)
+            if value is not None and not lo <= value <= hi:
+                raise ValueError(f"{name} must be within {lo}..{hi} px, got {value}")
+        if getattr(self, "load_size", None) is not None and self.load_size < self.size:
+            raise ValueError(f"load_size ({self.load_size}) must be at least size ({self.size}): crops come from it")
+        for name in ("epochs", "batch_size", "save_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -116,8 +132,6 @@ class ACGANOptions(TrainOptions):
 OPTIONS = {"cyclegan": CycleGANOptions, "dcgan": DCGANOptions, "acgan": ACGANOptions}
 
 
-#: Fields checked as image sides (:data:`classify.choices.SIZE_RANGE`); other ints must be >= 1 unless listed.
-SIZE_FIELDS = ("size", "load_size")
 NONNEGATIVE_FIELDS = ("seed", "epoch_count", "n_epochs", "n_epochs_decay", "pool_size", "n_downsampling")
 
 

@@ -50,7 +50,7 @@ def make_dataset(kind: GANKind, opts, data: dict, initial_epoch: int):
 def data_record(kind: GANKind, data: dict) -> dict:
     """What went into the run, for ``run.json``."""
     def one(s: ImageSet):
-        return {"images": len(s), "skipped": len(s.skipped), "skipped_reasons": s.skipped[:50],
+        return {"images": len(s), "skipped": len(s.skipped), "skipped_reasons": list(s.skipped),
                 "first_paths": s.paths[:3]}
     record = {"split": data.get("notes", [])}
     for name in kind.data_sets:
@@ -119,7 +119,8 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
     ckpt = Checkpoint(out, opts.save_every, opts.epochs, generators=gan.generators)
     grid = SampleGrid(out, gan.sample_rows(opts, data), row_names=gan.row_names(data),
                       title=f"{kind} {out.name} ({gan.description(opts)})", epochs=opts.epochs)
-    callbacks = [ckpt, grid, LossHistory(out, start), *extra_callbacks]
+    # history and grid first: a kill before the checkpoint then loses only the epoch in flight (Checkpoint)
+    callbacks = [grid, LossHistory(out, start), ckpt, *extra_callbacks]
     if gan.translates:
         factor = lambda e: linear_decay_factor(e, opts.n_epochs, opts.n_epochs_decay, opts.epoch_count)  # noqa: E731
         callbacks.insert(0, EpochLRSchedule(opts.lr, factor, ("g_optimizer", "d_optimizer")))

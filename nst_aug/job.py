@@ -263,9 +263,14 @@ def run_generation(job: GenerationJob, skipped: Sequence[str] = (), progress: bo
         raise GenerationError(f"no usable {'content' if not contents else 'style'} images "
                               f"({len(skipped)} inputs skipped)")
     pairs = make_pairs(len(contents), len(styles), job.pairing, job.count, job.seed)
+    possible = len(contents) * len(styles) if job.pairing == "pairs" else len(styles)
+    if job.count is not None and job.pairing != "all" and job.count > possible:
+        what = (f"--pairs {job.count}: only {possible} distinct (content, style) pairs exist"
+                if job.pairing == "pairs" else f"--styles-per-content {job.count}: only {possible} styles exist")
+        print(f"warning: {what}; making {len(pairs)}", file=sys.stderr)
     indexed = shard(list(enumerate(pairs)), job.num_shards, job.shard_index)
     out = Path(job.out)
-    record = run_record(job, contents, styles, len(pairs))
+    record = {**run_record(job, contents, styles, len(pairs)), "skipped_inputs": skipped}
     prepare_out(job, record)
     finished = finished_outputs(out, job.manifest_name)
     todo = [(i, c, s) for i, (c, s) in indexed

@@ -149,10 +149,13 @@ def test_pipeline_exif_cmyk_and_broken_files(tmp_path):
     (tmp_path / "trunc.jpg").write_bytes(data[: len(data) * 2 // 3])
     samples = [Sample(str(tmp_path / n), "a") for n in ("exif.jpg", "cmyk.jpg", "junk.jpg", "trunc.jpg")]
     kept, safe, skipped = scan_samples(samples)
-    assert [s.path.rsplit("/", 1)[1] for s in kept] == ["exif.jpg", "cmyk.jpg", "trunc.jpg"]
-    assert safe == [False, False, True] and len(skipped) == 1 and "junk.jpg: not an image" in skipped[0]
-    for flags in ([False] * 3, safe):  # truncated file through the robust loader, then through tf.io
-        x, y = dataset_arrays(make_dataset(kept, ["a"], 32, 8, fit="squash", safe_flags=flags))
-        assert len(x) == 2  # the truncated file is dropped with a message
+    # the policy finds the truncated file from its tail, before any split or count
+    assert [s.path.rsplit("/", 1)[1] for s in kept] == ["exif.jpg", "cmyk.jpg"]
+    assert safe == [False, False] and len(skipped) == 2
+    assert "junk.jpg: not an image" in skipped[0] and "trunc.jpg: truncated" in skipped[1]
+    forced = kept + [samples[3]]  # the dataset's own safety net, should a broken file get past the scan
+    for flags in ([False] * 3, [False, False, True]):  # through the robust loader, then through tf.io
+        x, y = dataset_arrays(make_dataset(forced, ["a"], 32, 8, fit="squash", safe_flags=flags))
+        assert len(x) == 2  # the truncated file is dropped
         for img in x:
             assert img[:, :12, 0].mean() > 200 and img[:, 20:, 0].mean() < 50  # upright: red on the left

@@ -185,14 +185,14 @@ def test_bad_inputs_are_skipped_with_reasons_and_the_run_goes_on(tmp_path, folde
     (d / "truncated.jpg").write_bytes(full[: len(full) // 2])
     (d / "fake.jpg").write_text("this is not a picture")
     (d / "notes.txt").write_text("hello")
-    monkeypatch.setattr(images, "MAX_PIXELS", 3000)  # 60x60 = 3600 px counts as huge here
+    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 3000)  # 60x60 = 3600 px counts as huge here (a PNG)
     _, style = folders
     out = tmp_path / "out"
     assert _run("--content", d, "--style", style / "s0.png", "--all-pairs", "--out", out, *FAST) == 0
     captured = capsys.readouterr()
     used = sorted(Path(r["source"]).name for r in _rows(out))
     assert used == ["cmyk.jpg", "gray.jpg", "rgb.jpg", "rgba.png", "rotated.jpg", "sixteen.png"]
-    for name, reason in [("tiny.jpg", "too small"), ("huge.png", "too large"), ("truncated.jpg", "unreadable"),
+    for name, reason in [("tiny.jpg", "too small"), ("huge.png", "too large"), ("truncated.jpg", "truncated"),
                          ("fake.jpg", "not an image"), ("notes.txt", "not an image")]:
         assert any(name in line and reason in line for line in captured.err.splitlines()), (name, captured.err)
     assert '"skipped_inputs": 5' in captured.out

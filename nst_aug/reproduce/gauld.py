@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from classify.data import Sample, read_class_folders, read_manifest
+from classify.images import usable
 from classify.experiment import TrainSpec, train_and_evaluate
 from classify.files import write_json
 from classify.splits import Split, per_class_split
@@ -110,6 +111,8 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
     counter = Counter()
     root, style_path, description = resolve_inputs(data, style, profile, out)
     real, skipped = read_class_folders(root, profile.classes)
+    real, unusable = usable(real)  # before the subsets: every count below is of images that are used
+    skipped += unusable
     classes = list(profile.classes)
     log(f"data: {description}: {len(real)} images "
         + ", ".join(f"{c} {sum(s.label == c for s in real)}" for c in classes) + f"; profile {profile.name}")

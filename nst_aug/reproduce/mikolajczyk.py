@@ -31,6 +31,7 @@ import os
 from pathlib import Path
 
 from classify.data import read_isic_csv, read_manifest
+from classify.images import usable
 from classify.experiment import RunResult, TrainSpec, train_and_evaluate
 from classify.files import read_json, write_json
 from classify.manifest import merge_manifests
@@ -105,6 +106,8 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
     counter = Counter()
     csv_path = resolve_data(data, profile)
     real, skipped = read_isic_csv(csv_path, classes=CLASSES)
+    real, unusable = usable(real)  # before the folds: every count below is of images that are used
+    skipped += unusable
     real = _cap(real, profile.max_real, profile.seed)
     log(f"data: {csv_path}: {len(real)} real images "
         f"({sum(s.label == 'NV' for s in real)} NV, {sum(s.label == 'MEL' for s in real)} MEL), "
