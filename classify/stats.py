@@ -3,10 +3,10 @@
 For paired values ``a_f`` (with augmentation) and ``b_f`` (without) over ``k`` folds, ``d_f = a_f − b_f``:
 
 - the paired t-test ``t = mean(d) / (sd(d)/√k)`` with ``k − 1`` degrees of freedom (``scipy.stats.ttest_rel``);
-  undefined (NaN) with fewer than 2 pairs or differences of zero spread;
+  undefined (NaN) with fewer than :data:`MIN_PAIRS` pairs or differences of zero spread;
 - a percentile bootstrap CI of ``mean(d)`` (``scipy.stats.bootstrap``, ``method="percentile"``, the folds
-  resampled with replacement ``n_boot`` times from ``numpy.random.default_rng(seed)``); NaN with fewer than 2
-  pairs.
+  resampled with replacement ``n_boot`` times from ``numpy.random.default_rng(seed)``); NaN with fewer than
+  :data:`MIN_PAIRS` pairs (two values resampled give three possible means: no interval worth printing).
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import math
 from typing import Sequence
 
 import numpy as np
+
+#: Fewest paired values a t-test or a confidence interval is computed from.
+MIN_PAIRS = 3
 
 
 def paired_stats(with_values: Sequence[float], without_values: Sequence[float], n_boot: int = 10000,
@@ -31,10 +34,10 @@ def paired_stats(with_values: Sequence[float], without_values: Sequence[float], 
            "mean_without": float(b.mean()) if n else math.nan,
            "diff": float(d.mean()) if n else math.nan, "t": math.nan, "p": math.nan,
            "ci_low": math.nan, "ci_high": math.nan}
-    if n >= 2 and np.ptp(d) > 1e-12:  # constant differences (up to rounding): t undefined
+    if n >= MIN_PAIRS and np.ptp(d) > 1e-12:  # constant differences (up to rounding): t undefined
         res = stats.ttest_rel(a, b)
         out["t"], out["p"] = float(res.statistic), float(res.pvalue)
-    if n >= 2:
+    if n >= MIN_PAIRS:
         ci = stats.bootstrap((d,), np.mean, n_resamples=n_boot, method="percentile", confidence_level=confidence,
                              random_state=np.random.default_rng(seed)).confidence_interval
         out["ci_low"], out["ci_high"] = float(ci.low), float(ci.high)

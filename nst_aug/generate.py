@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Sequence
 
 from classify.cli import (Parser, add_data_args, add_output_args, add_seed, add_split_selection, add_verbosity,
-                          check_output_dir, positive_int, nonnegative_int, report_skipped, run_main, skipped_limit)
+                          check_output_dir, fraction, nonnegative_int, positive_int, report_skipped, run_main,
+                          skipped_limit)
 
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
 
@@ -92,14 +93,27 @@ def job_from_args(args: argparse.Namespace) -> tuple[GenerationJob, list[str]]:
         config = get_preset(args.preset, **overrides_from_args(args), seed=args.seed)
         if args.ratio is not None:  # content:style ratio α/β, keeping β
             config = config.override(content_weight=args.ratio * config.style_weight)
+        if args.blend_weights:
+            if len(args.blend_weights) != args.blend:
+                raise GenerationError(f"--blend-weights: {len(args.blend_weights)} weights for --blend {args.blend}")
+            config = config.override(style_blend=tuple(args.blend_weights))
     except (ValueError, TypeError) as err:
         raise GenerationError(str(err)) from None
+    selection = None
+    if args.style_select:
+        from .job import StyleSelection
+
+        selection = StyleSelection(args.style_select, args.select_fraction, args.select_model, args.select_class,
+                                   args.select_layer)
+    elif args.select_model or args.select_class:
+        raise GenerationError("--select-model/--select-class need --style-select METHOD")
     contents, styles, skipped, desc = select_inputs(args)
     mode = "all" if args.all_pairs else "per_content" if args.styles_per_content else "pairs"
     job = GenerationJob(tuple(contents), tuple(styles), config, args.out, preset=args.preset, pairing=mode,
                         count=args.styles_per_content or args.count, seed=args.seed, label=args.label,
                         format=args.format, batch_size=args.batch_size, num_shards=args.num_shards,
-                        shard_index=args.shard_index, overwrite=args.overwrite, resume=args.resume, inputs=desc)
+                        shard_index=args.shard_index, overwrite=args.overwrite, resume=args.resume,
+                        selection=selection, blend=args.blend, inputs=desc)
     return job, skipped
 
 
@@ -130,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(g)
     g.add_argument("--ratio", type=float, help="content:style weight ratio (sets the content weight)")
     g.add_argument("--batch-size", type=positive_int, help="pairs optimised together (default 2; 4 for the embedded demo)")
+    g = p.add_argument_group("style features (Shinde §3.2-3.3; python -m nst_aug.saliency shows the maps)")
+    g.add_argument("--style-select", choices=("guided", "gradient", "occlusion"),
+                   help="keep only the most salient positions of each style image in its Gram matrix")
+    g.add_argument("--select-fraction", type=fraction, default=0.25, help="share of positions kept")
+    g.add_argument("--select-model", metavar="FILE", help="explain this classify model's class score (default: the "
+                                                         "mean activation of the NST network's deepest layer)")
+    g.add_argument("--select-class", help="with --select-model: the class (default: each style's prediction)")
+    g.add_argument("--select-layer", help="without --select-model: the VGG layer explained")
+    g.add_argument("--blend", type=positive_int, default=1, metavar="K",
+                   help="blend K style images per output: the pair's style and K-1 others drawn per pair")
+    g.add_argument("--blend-weights", type=float, nargs="+", metavar="W", help="the K blend weights (default equal)")
     g = p.add_argument_group("output")
     add_output_args(g, default="nst_out", resumable=True)
     g.add_argument("--format", default="jpg", choices=["jpg", "png"], help="image format")

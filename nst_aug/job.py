@@ -12,16 +12,20 @@ Crash safety: images are written to a temporary name and renamed, then their man
 process loses at most the batch in flight; running the same job again resumes, skipping pairs already in the
 manifest (and not even loading the VGG when nothing is left). A job whose configuration, inputs, pairing,
 label or format differ from the ``run.json`` in ``OUT`` is refused rather than mixed in; ``overwrite`` starts
-over.
+over. Test hook: ``$NST_AUG_KILL_AFTER_IMAGES=N`` makes the process SIGKILL itself right after its N-th image and
+that image's manifest row have landed (:data:`KILL_HOOK`), so tests interrupt a run at a known point.
 
 Sharding: ``num_shards`` N and ``shard_index`` I give the pairs I, I+N, … of the deterministic pair list; a
 shard writes ``manifest-shardIofN.csv`` and ``run-shardIofN.json`` and :func:`merge` combines shard folders.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import random
 import shutil
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,8 +41,14 @@ from classify.manifest import (MANIFEST_NAME, ManifestWriter, merge_manifests, r
 
 from .config import NSTConfig
 
-EXTRA_COLUMNS = ("pair_index", "optimizer", "content_weight", "style_weight", "init", "precision", "shard")
+EXTRA_COLUMNS = ("pair_index", "optimizer", "content_weight", "style_weight", "init", "precision", "shard",
+                 "style_selection", "blend")
 PAIRINGS = ("all", "pairs", "per_content")
+
+#: Test hook (like gan_aug.callbacks' ``GAN_AUG_KILL_BEFORE_CHECKPOINT``): ``$NST_AUG_KILL_AFTER_IMAGES=N`` kills
+#: the process (SIGKILL) right after the N-th image *this process* made was written together with its manifest
+#: row, so a test interrupts a run at a known point instead of racing a timer. Unset (the default): no effect.
+KILL_HOOK = "NST_AUG_KILL_AFTER_IMAGES"
 
 
 class GenerationError(ValueError):
@@ -51,6 +61,29 @@ class Input:
 
     path: str
     label: str = ""
+
+
+@dataclass(frozen=True)
+class StyleSelection:
+    """Shinde §3.2: which positions of each style image enter its Gram matrix (:mod:`nst_aug.saliency`).
+
+    ``method``: ``guided``, ``gradient`` or ``occlusion``; the top ``fraction`` of positions is kept. The score
+    explained: ``model``'s logit of ``target`` (a ``classify`` model; default its prediction), or without a model
+    the mean activation of ``layer`` of the NST network itself."""
+
+    method: str = "guided"
+    fraction: float = 0.25
+    model: str | None = None
+    target: str | None = None
+    layer: str | None = None
+
+    def __post_init__(self) -> None:
+        from .saliency import METHODS
+
+        if self.method not in METHODS:
+            raise GenerationError(f"style selection must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not 0 < self.fraction <= 1:
+            raise GenerationError(f"the selected fraction must be in (0, 1], got {self.fraction}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +111,8 @@ class GenerationJob:
     shard_index: int = 0
     overwrite: bool = False
     resume: bool = True
+    selection: StyleSelection | None = None
+    blend: int = 1
     inputs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +124,13 @@ class GenerationJob:
             raise GenerationError("batch size must be >= 1")
         if self.count is not None and self.count < 1:
             raise GenerationError(f"the number of pairs must be >= 1, got {self.count}")
+        if self.blend < 1:
+            raise GenerationError(f"blend must be >= 1 style image, got {self.blend}")
+        if self.blend > 1 and len(self.styles) < self.blend:
+            raise GenerationError(f"blending {self.blend} styles needs at least {self.blend} style images, "
+                                  f"got {len(self.styles)}")
+        if self.blend > 1 and self.config.style_blend is not None and len(self.config.style_blend) != self.blend:
+            raise GenerationError(f"{len(self.config.style_blend)} blend weights for {self.blend} style images")
         if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
             raise GenerationError(f"shard index must be in 0..{self.num_shards - 1} "
                                   f"(got {self.shard_index} of {self.num_shards})")
@@ -154,6 +196,16 @@ def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4) -> t
     return [item for item, reason in zip(inputs, reasons) if reason is None], [r for r in reasons if r]
 
 
+def blend_partners(pair_index: int, style: int, n_styles: int, k: int, seed: int) -> list[int]:
+    """The ``k`` style indices pair ``pair_index`` blends: its own style first, then ``k - 1`` others drawn
+    without repeats from ``(seed, pair_index)`` (the same on every run and in every shard)."""
+    if k <= 1:
+        return [style]
+    others = [j for j in range(n_styles) if j != style]
+    rng = random.Random(f"{seed}:{pair_index}:blend")
+    return [style] + rng.sample(others, k - 1)
+
+
 def _digest(items: Sequence[Input]) -> str:
     return hashlib.sha256("\n".join(f"{i.path}\t{i.label}" for i in items).encode()).hexdigest()[:16]
 
@@ -174,6 +226,8 @@ def run_record(job: GenerationJob, contents: Sequence[Input], styles: Sequence[I
         "label": job.label,
         "format": job.format,
         "batch_size": job.batch_size,
+        "style_selection": None if job.selection is None else dataclasses.asdict(job.selection),
+        "blend": job.blend,
     }
 
 
@@ -181,8 +235,8 @@ def _comparable(record: dict) -> dict:
     """What must match for two runs to share an output folder (not batch size, not shards, not descriptions)."""
     inputs = record.get("inputs") or {}
     return {"config": record.get("config"), "pairing": record.get("pairing"), "label": record.get("label"),
-            "format": record.get("format"),
-            "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
+            "format": record.get("format"), "style_selection": record.get("style_selection"),
+            "blend": record.get("blend", 1), "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
 
 
 def prepare_out(job: GenerationJob, record: dict) -> None:
@@ -303,15 +357,17 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
     print(f"{n_pairs} pairs in all; this shard {n_shard}, done {n_shard - len(todo)}, to do {len(todo)} "
           f"(batch size {job.batch_size})")
     cache = ImageCache(config.size)
+    masks, selection_note = _style_masks(job, styles, todo, cache)
     made, failed = 0, []
     bar = tqdm(total=len(todo), unit="img", desc="style transfer", dynamic_ncols=True, disable=not progress)
     with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
         try:
             for start in range(0, len(todo), job.batch_size):
                 batch = todo[start:start + job.batch_size]
+                partners = [blend_partners(i, s, len(styles), job.blend, job.seed) for i, _, s in batch]
                 try:
                     c_arr = np.stack([cache.get(contents[c].path) for _, c, _ in batch])
-                    s_arr = np.stack([cache.get(styles[s].path) for _, _, s in batch])
+                    s_arrs = [np.stack([cache.get(styles[p[j]].path) for p in partners]) for j in range(job.blend)]
                 except ImageError as err:  # a file changed since it was checked
                     failed.append(str(err))
                     bar.update(len(batch))
@@ -325,18 +381,53 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
                     bar.set_postfix_str(f"batch {first // job.batch_size + 1}: step {step}/{config.steps}, "
                                         f"loss {float(np.mean(terms['total'])):.3g}")
 
-                result = engine.transfer(c_arr, s_arr, init=init, callback=show_step)
+                style_mask = None
+                if masks is not None:
+                    style_mask = [np.stack([masks[styles[p[j]].path] for p in partners]) for j in range(job.blend)]
+                    style_mask = style_mask[0] if job.blend == 1 else style_mask
+                result = engine.transfer(c_arr, s_arrs[0] if job.blend == 1 else s_arrs, init=init,
+                                         style_mask=style_mask, callback=show_step)
                 per_image = result.seconds / len(batch)
                 for k, (i, c, s) in enumerate(batch):
                     name = output_name(i, contents[c].path, styles[s].path, job.format)
                     save_image(result.images[k], out / name)
-                    writer.write(_row(name, contents[c], styles[s], job, engine, result, k, i, per_image))
+                    row = _row(name, contents[c], styles[s], job, engine, result, k, i, per_image)
+                    row["style_selection"] = selection_note
+                    if job.blend > 1:
+                        weights = np.asarray(config.style_blend or (1.0,) * job.blend, float)
+                        row["blend"] = "|".join(f"{styles[j].path}:{w:.4g}"
+                                                for j, w in zip(partners[k], weights / weights.sum()))
+                    writer.write(row)
                     made += 1
+                    if os.environ.get(KILL_HOOK) == str(made):  # test hook (KILL_HOOK)
+                        os.kill(os.getpid(), signal.SIGKILL)
                 bar.update(len(batch))
                 bar.set_postfix(loss=f"{float(np.mean(result.losses['total'])):.3g}", s_per_img=f"{per_image:.1f}")
         finally:
             bar.close()
     return made, failed
+
+
+def _style_masks(job: GenerationJob, styles: Sequence[Input], todo, cache) -> tuple[dict | None, str]:
+    """``({style path: (size, size) 0/1 mask}, description)`` for the styles ``todo`` uses, or ``(None, "")``
+    without a selection (:mod:`nst_aug.saliency`)."""
+    sel = job.selection
+    if sel is None:
+        return None, ""
+    from .saliency import DEFAULT_LAYER, heat_map, score_function, style_mask
+
+    config = job.config
+    scorer = score_function(sel.model, sel.target, config.backbone, sel.layer or (
+        DEFAULT_LAYER if config.backbone == "vgg19" else "block5_conv3"), config.weights, config.seed)
+    used = sorted({styles[j].path for i, _, s in todo for j in blend_partners(i, s, len(styles), job.blend, job.seed)})
+    masks = {}
+    for start in range(0, len(used), 8):
+        paths = used[start:start + 8]
+        maps = heat_map(scorer, np.stack([cache.get(p) for p in paths]).astype(np.float32), sel.method)
+        masks.update(zip(paths, style_mask(maps, sel.fraction)))
+    note = f"{sel.method} top {sel.fraction:g} of positions; score: {scorer.description}"
+    print(f"style selection: {note} ({len(masks)} style images)")
+    return masks, note
 
 
 def _row(name, content: Input, style: Input, job: GenerationJob, engine, result, k, pair_index, seconds) -> dict:

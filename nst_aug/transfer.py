@@ -105,13 +105,17 @@ class StyleTransfer:
 
         ``contents``: ``(B, H, W, 3)`` RGB 0..255. ``styles``: ``(B, H', W', 3)``, or a sequence of K such
         arrays blended with ``config.style_blend`` (Shinde §3.3). ``style_mask``: ``(B, H', W')`` position
-        weights for the style Grams (Shinde §3.2). Styles are rescaled by ``config.style_scale`` first.
+        weights for the style Grams (Shinde §3.2), or one such array per style array when several are blended.
+        Styles are rescaled by ``config.style_scale`` first.
         """
         cfg = self.config
         content_feats = self.extractor(tf.constant(contents, tf.float32))
         style_list = [styles] if isinstance(styles, np.ndarray) or tf.is_tensor(styles) else list(styles)
+        masks = (list(style_mask) if isinstance(style_mask, (list, tuple)) else [style_mask] * len(style_list))
+        if len(masks) != len(style_list):
+            raise ValueError(f"{len(masks)} style masks for {len(style_list)} style arrays")
         grams = []
-        for style in style_list:
+        for style, style_mask in zip(style_list, masks):
             style = tf.constant(style, tf.float32)
             if cfg.style_scale != 1.0:
                 h, w = style.shape[1:3]

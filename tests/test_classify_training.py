@@ -73,10 +73,85 @@ def test_lr_find_schedule_smoothing_and_suggestion():
     m1 = 0.02 * 2
     m2 = 0.98 * m1 + 0.02 * 1
     assert s[0] == pytest.approx(2.0) and s[1] == pytest.approx(m2 / (1 - 0.98 ** 2))
-    # the steepest fall of a loss that drops between indices 40 and 50
-    curve = np.r_[np.ones(40), np.linspace(1, 0.2, 11)[1:], np.full(50, 0.2)]
-    sug = suggest_lr(lrs, curve)
-    assert lrs[40] <= sug <= lrs[50]
+
+
+# An LR-finder run of 40 steps whose batch loss is 1 until step 20 and 0.5 from there on (dyadic: exact in float32).
+N_IT, STEP_AT = 40, 20
+STEP_LOSSES = np.r_[np.ones(STEP_AT), np.full(N_IT - STEP_AT, 0.5)]
+
+
+def _debiased_ewma(losses, beta=0.98, debias=True):
+    """fastai v1 SmoothenValue, written out: m_i = β m_(i-1) + (1-β) L_i, s_i = m_i / (1 - β^(i+1))."""
+    out, m = [], 0.0
+    for i, loss in enumerate(losses):
+        m = beta * m + (1 - beta) * float(loss)
+        out.append(m / (1 - beta ** (i + 1)) if debias else m)
+    return out
+
+
+def _slopes(values):
+    """The numerical gradient by hand: central differences inside, one-sided at the two ends."""
+    v = list(values)
+    return [v[1] - v[0]] + [(v[i + 1] - v[i - 1]) / 2 for i in range(1, len(v) - 1)] + [v[-1] - v[-2]]
+
+
+def _steepest(curve, skip_start=10, skip_end=5):
+    """Index (in the whole run) of the most negative slope of ``curve`` after fastai's trimming."""
+    g = _slopes(curve[skip_start: len(curve) - skip_end])
+    return skip_start + min(range(len(g)), key=g.__getitem__), sorted(g)
+
+
+def _expected_step_suggestion():
+    """The steepest-slope index of the smoothed step curve, and proof that the curve tells the rule apart from
+    its likely mistakes: the minimum of the smoothed loss, the slope of the raw loss, the slope without debiasing
+    all land on other indices, and the runner-up slope is clearly less steep (no near-tie)."""
+    smoothed = _debiased_ewma(STEP_LOSSES)
+    index, slopes = _steepest(smoothed)
+    assert index == STEP_AT                                  # falls fastest where the batch loss drops
+    assert slopes[1] > 0.95 * slopes[0]                      # unique: the runner-up is > 5 % less steep
+    trimmed = smoothed[10: N_IT - 5]
+    assert 10 + trimmed.index(min(trimmed)) != index         # argmin of the loss: the last trimmed point (34)
+    assert _steepest(list(STEP_LOSSES))[0] != index          # raw loss: 19 (the tie 19/20 goes to the first)
+    assert _steepest(_debiased_ewma(STEP_LOSSES, debias=False))[0] != index  # biased average still rising: 34
+    return index, smoothed
+
+
+def test_suggestion_is_the_steepest_slope_of_the_smoothed_loss():
+    """suggest_lr on smooth_losses of a hand-made step curve gives exactly the lr at the step (computed here with
+    its own EWMA and differences). The old check accepted any of 10 lrs; this one fails for argmin of the loss,
+    for the raw loss's slope, for smoothing without debiasing, and for an lr taken off by one index."""
+    index, smoothed = _expected_step_suggestion()
+    lrs = [1e-4 * (1.0 / 1e-4) ** (i / N_IT) for i in range(N_IT)]
+    np.testing.assert_allclose(smooth_losses(STEP_LOSSES), smoothed, rtol=1e-12)
+    assert suggest_lr(lrs, smooth_losses(STEP_LOSSES)) == lrs[index]
+
+
+def test_lr_find_suggests_the_steepest_slope_of_its_own_smoothing():
+    """lr_find end to end with batch losses set by hand: a model whose loss is its input (x + 0·w, so the weight
+    gets a zero gradient and every batch loss is the fed value). lr_find smooths the losses itself (not through
+    smooth_losses), so this pins its own moving average, debiasing and suggestion."""
+    import keras
+    import tensorflow as tf
+
+    class PassThrough(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(), initializer="zeros", name="w")
+
+        def call(self, x):
+            return x + 0.0 * self.w
+
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, PassThrough()(inputs))
+    model.compile(keras.optimizers.SGD(1e-3), loss=lambda y_true, y_pred: keras.ops.mean(y_pred))
+    ds = tf.data.Dataset.from_tensor_slices((STEP_LOSSES.astype("float32")[:, None],
+                                             np.zeros((N_IT, 1), "float32"))).batch(1)
+    index, smoothed = _expected_step_suggestion()
+    res = lr_find(model, ds, start_lr=1e-4, end_lr=1.0, num_it=N_IT)
+    assert res.losses == list(STEP_LOSSES)                  # the run saw exactly the hand-made losses
+    np.testing.assert_allclose(res.smoothed, smoothed, rtol=1e-12)
+    lrs = [1e-4 * (1.0 / 1e-4) ** (i / N_IT) for i in range(N_IT)]
+    np.testing.assert_allclose(res.lrs, lrs, rtol=1e-12)
+    assert res.suggestion == res.lrs[index] == pytest.approx(lrs[index], rel=1e-12)
 
 
 def test_lr_find_runs_stops_on_divergence_and_restores_weights():

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLIS = [("classify.train", []), ("classify.evaluate", []), ("nst_aug.generate", []), ("nst_aug.pseudo_label", []),
         ("nst_aug.look", []), ("nst_aug.reproduce", []), ("gan_aug.train", []), ("gan_aug.train", ["cyclegan"]),
         ("gan_aug.train", ["dcgan"]), ("gan_aug.train", ["acgan"]), ("gan_aug.generate", []),
-        ("gan_aug.path_rank_filter", [])]
+        ("gan_aug.path_rank_filter", []), ("nst_aug.saliency", [])]
 
 
 def _main(module: str):
@@ -97,6 +97,10 @@ def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str]
         ("gan_aug.generate", [str(acgan), "--per-class", "0", *out], "must be at least 1"),
         ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "MEL", "--alpha", "2", *out], "(0, 1]"),
         ("classify.evaluate", ["--model", str(model), "--batch-size", "0"], "must be at least 1"),
+        ("nst_aug.saliency", [str(a_file), "--size", "0", *out], "0 px is outside"),
+        ("nst_aug.saliency", [str(a_file), "--method", "occlude", *out], "invalid choice: 'occlude'"),
+        ("nst_aug.saliency", [str(a_file), "--out", str(a_file)], "is a file"),
+        ("nst_aug.saliency", [str(a_file), *out], "no usable images"),
         # --out that is a file
         ("classify.train", ["--out", str(a_file)], "is a file"),
         ("classify.evaluate", ["--model", str(model), "--out", str(a_file)], "is a file"),

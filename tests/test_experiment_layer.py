@@ -72,8 +72,9 @@ def test_pseudo_labelling_never_labels_an_image_made_from_a_test_image(fold, nst
     root, _, split = fold
     leaky = nst / "leaky.png"
     shutil.copy(nst / read_manifest_rows(nst)[0]["output"], leaky)
-    with ManifestWriter(nst, ("pair_index", "optimizer", "content_weight", "style_weight", "init", "precision",
-                              "shard")) as w:
+    from nst_aug.job import EXTRA_COLUMNS
+
+    with ManifestWriter(nst, EXTRA_COLUMNS) as w:
         w.write({"output": "leaky.png", "source": split.test[0].path, "style": split.train[0].path, "method": "nst"})
     assert pseudo_label.main(["--manifest", str(nst), "--model", str(root / "without" / "model.keras"),
                               "--split-file", str(root / "without" / "split.csv"), "--part", "train"]) == 0
@@ -86,7 +87,9 @@ def test_pseudo_labelling_never_labels_an_image_made_from_a_test_image(fold, nst
 
 def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst):
     """A bicubic-trained 32 px model: PRF's confidences and the pseudo-labeller's scores are exactly what
-    classify.evaluate's scoring gives for the same images; scoring them bilinearly would give other numbers."""
+    classify.evaluate's scoring gives for the same images; that scoring equals the network on a batch prepared
+    here with bicubic resizing, and scoring bilinearly moves the probabilities by a bound measured on hand-prepared
+    batches (the old check, any difference > 1e-4, did not tie the numbers to bicubic at all)."""
     import dataclasses
 
     from classify.data import Sample
@@ -110,8 +113,39 @@ def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst):
     scored = predict(classifier, images, progress=False)
     np.testing.assert_allclose([float(r["pseudo_score"]) for r in rows], scored.probs[:, mel_index], atol=1e-5)
 
+    # the recorded bicubic, measured: scoring equals the model on a hand-prepared bicubic batch (TOL: float32
+    # noise of one batch through the same network), and scoring bilinearly moves the probabilities by at least
+    # what the hand-prepared bilinear batch moves them, less both tolerances; that gap is checked to be far above
+    # the tolerance, so a silent fallback to bilinear (gap 0) cannot pass
+    tol = 1e-6
+    def probs_of(method):
+        batch = _hand_prepared([s.path for s in reference.samples], 32, method)
+        return np.asarray(classifier.model.predict_on_batch(batch), dtype=float)
+
+    hand_bicubic, hand_bilinear = probs_of("bicubic"), probs_of("bilinear")
+    np.testing.assert_allclose(reference.probs, hand_bicubic, rtol=0, atol=tol)
+    hand_gap = np.abs(hand_bicubic - hand_bilinear).max()
+    assert hand_gap > 100 * tol, f"bicubic and bilinear barely differ on these images ({hand_gap:.2e})"
     bilinear = dataclasses.replace(classifier, info=dataclasses.replace(classifier.info, resize_method="bilinear"))
-    assert np.abs(predict(bilinear, mel, progress=False).probs - reference.probs).max() > 1e-4
+    scored_bilinear = predict(bilinear, mel, progress=False).probs
+    np.testing.assert_allclose(scored_bilinear, hand_bilinear, rtol=0, atol=tol)
+    assert np.abs(scored_bilinear - reference.probs).max() >= hand_gap - 2 * tol
+
+
+def _hand_prepared(paths, size: int, method: str) -> np.ndarray:
+    """classify.pipeline.resize_image's documented preparation written out (float32 0..255 batch): decode, shorter
+    side to ``size`` with ``tf.image.resize(..., method, antialias=True)``, the centre square, rounded to uint8."""
+    import tensorflow as tf
+
+    out = []
+    for path in paths:
+        img = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).numpy()
+        h, w = img.shape[:2]
+        new = (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w))))
+        x = tf.image.resize(img.astype(np.float32), new, method=method, antialias=True).numpy()
+        top, left = (new[0] - size) // 2, (new[1] - size) // 2
+        out.append(np.clip(np.round(x[top:top + size, left:left + size]), 0, 255).astype(np.uint8))
+    return np.stack(out).astype(np.float32)
 
 
 def test_a_class_order_that_contradicts_the_model_is_refused(fold, capsys):

@@ -96,3 +96,34 @@ def test_cli_loads_a_saved_classify_model(mel_images, tmp_path):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2 and len(errors) == 1 and errors[0].startswith("error: classes NV,MEL contradict")
     assert "Traceback" not in done.stderr
+
+
+# Ten correctly classified images (red > 127.5 -> argmax = MEL) and two wrong ones, in no particular order: with
+# n = 10 the thesis's alphas give ⌈α·n⌉ ≠ round(α·n) ≠ ⌊α·n⌋ (the six-image set above only tells ceil from floor).
+REDS_10 = [175, 20, 250, 140, 215, 160, 100, 240, 190, 150, 230, 200]
+CORRECT_10 = sorted((r for r in REDS_10 if r > 127.5), reverse=True)
+
+
+@pytest.fixture(scope="module")
+def mel_images_10(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prf10")
+    samples = []
+    for i, r in enumerate(REDS_10):
+        img = np.zeros((32, 32, 3), np.uint8)
+        img[..., 0] = r
+        samples.append(Sample(str(save_image(img, root / f"mel_{i:02d}_{r}.png")), "MEL"))
+    return samples
+
+
+@pytest.mark.parametrize("alpha,expected", [(1 / 8, 2), (1 / 4, 3)])
+def test_keeps_the_ceiling_where_it_differs_from_rounding(mel_images_10, alpha, expected):
+    """⌈α·n⌉ with n = 10 correct: α = 1/8 → ⌈1.25⌉ = 2 (round and floor give 1), α = 1/4 → ⌈2.5⌉ = 3 (round, which
+    rounds halves to even, and floor give 2). Catches ``round``/``floor``/``int`` in place of ``ceil``."""
+    n_correct = len(CORRECT_10)
+    assert n_correct == 10 and math.ceil(alpha * n_correct) == expected
+    assert expected not in (round(alpha * n_correct), math.floor(alpha * n_correct))  # the case tells them apart
+    kept, ranked, skipped = path_rank_filter(fake_classifier(), mel_images_10, "MEL", alpha, progress=False)
+    assert not skipped and sum(r.correct for r in ranked) == n_correct
+    assert len(kept) == expected
+    assert [int(r.path.rsplit("_", 1)[1].split(".")[0]) for r in kept] == CORRECT_10[:expected]
+    assert [r.rank for r in kept] == list(range(1, expected + 1)) and all(r.correct for r in kept)

@@ -1,4 +1,5 @@
-"""Image pool, learning-rate schedule, CycleGAN losses and options: the pieces with exact expected values."""
+"""Image pool, learning-rate schedule, CycleGAN and DCGAN losses and options: the pieces with exact expected
+values."""
 from __future__ import annotations
 
 import json
@@ -101,6 +102,110 @@ def test_identity_and_cycle_losses_vanish_for_identity_generators():
     assert float(losses["cycle_a"]) == pytest.approx(0.0, abs=1e-6)
     assert float(losses["idt_a"]) == pytest.approx(10 * 0.5 * np.mean(np.abs(2 * b)), rel=1e-5)
     assert float(losses["idt_b"]) == pytest.approx(10 * 0.5 * np.mean(np.abs(2 * a)), rel=1e-5)
+
+
+def _linear(kernel: np.ndarray, side: int = 2) -> keras.Model:
+    """A trainable 1x1 convolution without bias, set to ``kernel`` (``channels_in x channels_out``): every pixel
+    ``y = x @ kernel``. As a generator ``np.eye(3)`` is the identity and ``-np.eye(3)`` negates; as a
+    discriminator a one-column kernel scores each pixel by a known linear form of its channels."""
+    inp = keras.Input((side, side, 3))
+    conv = keras.layers.Conv2D(kernel.shape[1], 1, use_bias=False)
+    model = keras.Model(inp, conv(inp))
+    conv.set_weights([kernel[None, None].astype("float32")])
+    return model
+
+
+def _np_adv(mode: str, scores: np.ndarray, real: bool) -> float:
+    """The adversarial loss by hand: LSGAN ``mean((s - t)^2)`` with t = 1 real, 0 fake (Mao et al.; Zhu et al.
+    §4); vanilla BCE on logits ``mean(-log σ(s))`` for real, ``mean(-log(1 - σ(s)))`` for fake (junyanz
+    ``GANLoss``)."""
+    if mode == "lsgan":
+        return float(np.mean((scores - (1.0 if real else 0.0)) ** 2))
+    p = 1.0 / (1.0 + np.exp(-scores))
+    return float(np.mean(-np.log(p if real else 1.0 - p)))
+
+
+@pytest.mark.parametrize("mode", ["lsgan", "vanilla"])
+def test_cyclegan_step_losses_equal_hand_computed_targets_and_half_d_loss(mode):
+    """Catches real/fake targets swapped (in the loss functions, in the generator terms or in the discriminator
+    loss), the ½ of ``loss_D = (loss_D_real + loss_D_fake) * 0.5`` (junyanz ``backward_D_basic``) dropped, BCE and
+    least squares confused, and a discriminator judging the wrong domain. One real ``train_step`` on 2x2 images
+    with linear networks whose outputs are known: G_AB = identity, G_BA = negation, disc_a scores channel 0,
+    disc_b half of channel 1 (two different forms, so a mix-up shows). Every loss the step reports is computed
+    before any update of the networks it scores, so it must equal numpy's value on the initial networks."""
+    rng = np.random.default_rng(5)
+    a, b = (rng.uniform(-2, 2, (1, 2, 2, 3)).astype("float32") for _ in range(2))
+    model = CycleGAN(_linear(np.eye(3)), _linear(-np.eye(3)), _linear(np.array([[1.0], [0.0], [0.0]])),
+                     _linear(np.array([[0.0], [0.5], [0.0]])), pool_size=0, gan_mode=mode)
+    model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam(), run_eagerly=True)
+    got = {k: float(v) for k, v in model.train_step((a, b)).items()}
+
+    a, b = a.astype("float64"), b.astype("float64")
+    fake_b, fake_a = a, -b                                   # G_AB(a), G_BA(b)
+    disc_a, disc_b = (lambda x: x[..., 0]), (lambda x: 0.5 * x[..., 1])
+    lam, lam_idt = 10.0, 0.5                                 # the CycleGAN defaults (Zhu et al. §4, §5.2)
+    want = {
+        "g_a_adv": _np_adv(mode, disc_b(fake_b), real=True),  # G_AB wants disc_b to call its fakes real
+        "g_b_adv": _np_adv(mode, disc_a(fake_a), real=True),
+        "d_a_loss": 0.5 * (_np_adv(mode, disc_a(a), True) + _np_adv(mode, disc_a(fake_a), False)),
+        "d_b_loss": 0.5 * (_np_adv(mode, disc_b(b), True) + _np_adv(mode, disc_b(fake_b), False)),
+        "cycle_a": lam * np.mean(np.abs(-a - a)),            # G_BA(G_AB(a)) = -a
+        "cycle_b": lam * np.mean(np.abs(-b - b)),            # G_AB(G_BA(b)) = -b
+        "idt_a": 0.0,                                        # G_AB(b) = b
+        "idt_b": lam_idt * lam * np.mean(np.abs(-a - a)),    # G_BA(a) = -a
+    }
+    want["g_loss"] = sum(want[k] for k in ("g_a_adv", "g_b_adv", "cycle_a", "cycle_b", "idt_a", "idt_b"))
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-5, abs=1e-6), k
+
+
+def test_dcgan_step_losses_are_unhalved_bce_with_the_right_targets():
+    """Catches DCGAN's real/fake targets swapped and a ½ borrowed from CycleGAN: its recipe (the PyTorch DCGAN
+    example Cho followed, ``errD = errD_real + errD_fake``) sums the two BCE terms. A generator whose output is a
+    fixed image whatever the noise (zero kernel, known bias) and a linear discriminator make every logit known;
+    with learning rate 0 the step's update changes nothing, so the generator's loss, taken after D's update, is
+    known too."""
+    from gan_aug.dcgan import DCGAN
+
+    rng = np.random.default_rng(6)
+    real = rng.uniform(-1, 1, (2, 2, 2, 3)).astype("float32")
+    fake_image, w = (rng.uniform(-1, 1, 12).astype("float32") for _ in range(2))
+    z = keras.Input((4,))
+    dense = keras.layers.Dense(12, kernel_initializer="zeros")
+    gen = keras.Model(z, keras.layers.Reshape((2, 2, 3))(dense(z)))
+    dense.set_weights([np.zeros((4, 12), "float32"), fake_image])
+    x = keras.Input((2, 2, 3))
+    score = keras.layers.Dense(1, use_bias=False)
+    disc = keras.Model(x, score(keras.layers.Flatten()(x)))
+    score.set_weights([w[:, None]])
+    model = DCGAN(gen, disc, seed=0)
+    model.compile(g_optimizer=keras.optimizers.Adam(0.0), d_optimizer=keras.optimizers.Adam(0.0), run_eagerly=True)
+    got = {k: float(v) for k, v in model.train_step(real).items()}
+
+    w = w.astype("float64")
+    s_real = real.reshape(2, 12).astype("float64") @ w        # one logit per real image
+    s_fake = np.full(2, fake_image.astype("float64") @ w)     # the same fake image twice
+    sigmoid = lambda s: 1.0 / (1.0 + np.exp(-s))  # noqa: E731
+    want = {"d_loss": _np_adv("vanilla", s_real, True) + _np_adv("vanilla", s_fake, False),
+            "g_loss": _np_adv("vanilla", s_fake, True),      # non-saturating: G wants its fakes called real
+            "d_real": float(np.mean(sigmoid(s_real))), "d_fake": float(np.mean(sigmoid(s_fake)))}
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-5, abs=1e-6), k
+
+
+def test_gan_loss_functions_by_hand():
+    """The two loss functions alone on three fixed scores (each with both targets), against :func:`_np_adv`: the
+    pieces every model (CycleGAN, DCGAN, ACGAN) builds its objective from."""
+    from gan_aug.base import bce_logits_loss, gan_loss, lsgan_loss
+
+    scores = np.array([[-1.5], [0.25], [2.0]], "float32")
+    assert gan_loss("lsgan") is lsgan_loss and gan_loss("vanilla") is bce_logits_loss
+    for mode, fn in (("lsgan", lsgan_loss), ("vanilla", bce_logits_loss)):
+        for real in (True, False):
+            assert float(fn(scores, real)) == pytest.approx(_np_adv(mode, scores.astype("float64"), real),
+                                                            rel=1e-6), (mode, real)
 
 
 def test_every_default_has_a_source_and_non_defaults_are_flagged(tmp_path):

@@ -33,13 +33,24 @@ def test_paired_stats_hand_computed():
 
 
 def test_paired_stats_degenerate():
-    s = tables.paired_stats([0.9, 0.8], [0.8, 0.7])   # constant difference: t undefined, CI collapses
+    s = tables.paired_stats([0.9, 0.8, 0.7], [0.8, 0.7, 0.6])   # constant difference: t undefined, CI collapses
     assert math.isnan(s["t"]) and math.isnan(s["p"])
     assert s["ci_low"] == pytest.approx(0.1) and s["ci_high"] == pytest.approx(0.1)
+    s = tables.paired_stats([0.9, 0.7], [0.8, 0.75])  # two pairs: a difference, but no t-test and no CI
+    assert s["diff"] == pytest.approx(0.025) and math.isnan(s["t"]) and math.isnan(s["ci_low"])
     s = tables.paired_stats([], [])
     assert s["n"] == 0 and math.isnan(s["diff"])
     with pytest.raises(ValueError):
         tables.paired_stats([0.1], [0.1, 0.2])
+
+
+def test_tables_say_when_they_cannot_say_anything():
+    """Two folds, 2 synthetic training images, 5 test images: every reason is named; paper-sized runs pass."""
+    from classify.tables import too_small
+
+    reasons = too_small(2, 2, 5)
+    assert len(reasons) == 3 and "no t-test, no CI" in reasons[0] and "training sets of 2" in reasons[1]
+    assert too_small(5, 1000, 200) == []
 
 
 def test_paper_table_i_is_consistent():
@@ -87,12 +98,13 @@ def mikolajczyk_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("mk")
     first = run(MIKOLAJCZYK_PROFILES["smoke"], out)       # the embedded 10-image sample
+    tables_after_first = {name: (out / name).read_text() for name in ("table1.csv", "stats.csv")}
     second = run(MIKOLAJCZYK_PROFILES["smoke"], out)
-    return out, first, second
+    return out, first, second, tables_after_first
 
 
 def test_mikolajczyk_smoke_table(mikolajczyk_run):
-    out, first, _ = mikolajczyk_run
+    out, first, _, _ = mikolajczyk_run
     profile = MIKOLAJCZYK_PROFILES["smoke"]
     rows = _read_csv(out / "table1.csv")
     ours = [r for r in rows if r["source"] == "ours"]
@@ -113,7 +125,7 @@ def test_mikolajczyk_smoke_table(mikolajczyk_run):
 
 
 def test_mikolajczyk_pseudo_labels_and_group_rule(mikolajczyk_run):
-    out, first, _ = mikolajczyk_run
+    out, first, _, _ = mikolajczyk_run
     from classify.manifest import read_manifest_rows
 
     for fold in range(2):
@@ -130,10 +142,141 @@ def test_mikolajczyk_pseudo_labels_and_group_rule(mikolajczyk_run):
 
 
 def test_mikolajczyk_second_run_is_cached(mikolajczyk_run):
-    out, first, second = mikolajczyk_run
+    """The resumed run trains nothing and rewrites the same tables from its cached results (the old test compared
+    table1.csv with itself, so a resume that lost or changed a result passed)."""
+    out, first, second, tables_after_first = mikolajczyk_run
     assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0
     assert second["work"]["cached"] == 4
-    assert _read_csv(out / "table1.csv") == _read_csv(out / "table1.csv")
+    for name, text in tables_after_first.items():
+        assert (out / name).read_text() == text, name
+
+
+def _auc_by_pairs(y_true, p_positive) -> float:
+    """P(score of a positive > score of a negative), ties 1/2: the AUC computed without sklearn."""
+    pos = [p for y, p in zip(y_true, p_positive) if y == 1]
+    neg = [p for y, p in zip(y_true, p_positive) if y == 0]
+    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+
+
+def test_mikolajczyk_table_recomputed_from_the_runs(mikolajczyk_run):
+    """table1.csv and stats.csv against numbers computed here from each run's result.json: the MEL AUC of its
+    stored test labels and probabilities by pair counting, the AVER and std over the folds with ``statistics``.
+    Catches a table writer that swaps "with" and "without", swaps or shifts fold columns, or averages wrongly
+    (the smoke AUCs differ between settings and folds, checked below, so each of those changes a cell)."""
+    import statistics
+
+    out, _, _, _ = mikolajczyk_run
+    profile = MIKOLAJCZYK_PROFILES["smoke"]
+    auc = {}
+    for setting in ("without", "with"):
+        for fold in range(profile.folds):
+            result = json.loads((out / "runs" / "vgg9" / f"fold{fold}" / setting / "result.json").read_text())
+            assert result["classes"] == ["NV", "MEL"]
+            auc[setting, fold] = _auc_by_pairs(result["y_true"], [p[1] for p in result["probs"]])
+            assert result["metrics"]["auc"] == pytest.approx(auc[setting, fold], abs=1e-12)
+    # the data can tell the mutations apart: settings differ in every fold, folds differ within a setting
+    assert all(auc["with", f] != auc["without", f] for f in range(profile.folds))
+    assert auc["with", 0] != auc["with", 1] and auc["without", 0] != auc["without", 1]
+
+    ours = {r["setting"]: r for r in _read_csv(out / "table1.csv") if r["source"] == "ours"}
+    half_unit = 0.5e-4 + 1e-12                                   # the CSV keeps 4 decimals
+    for setting, row in ours.items():
+        folds = [auc[setting, f] for f in range(profile.folds)]
+        assert row["architecture"] == "VGG9"
+        for f, value in enumerate(folds):
+            assert float(row[f"fold_{f}"]) == pytest.approx(value, abs=half_unit), (setting, f)
+        assert float(row["aver"]) == pytest.approx(statistics.fmean(folds), abs=half_unit), setting
+        assert float(row["std"]) == pytest.approx(statistics.stdev(folds), abs=half_unit), setting
+
+    (stats,) = _read_csv(out / "stats.csv")
+    with_, without = ([auc[s, f] for f in range(profile.folds)] for s in ("with", "without"))
+    assert int(stats["n"]) == profile.folds
+    assert float(stats["mean_with"]) == pytest.approx(statistics.fmean(with_), abs=1e-12)
+    assert float(stats["mean_without"]) == pytest.approx(statistics.fmean(without), abs=1e-12)
+    assert float(stats["diff"]) == pytest.approx(statistics.fmean(with_) - statistics.fmean(without), abs=1e-12)
+
+
+def _run_result(arch: str, auc: float | None, n_train: int = 8):
+    from classify.experiment import RunResult
+
+    return RunResult(out="", title="", arch=arch, size=32, classes=["NV", "MEL"], weights_source="random",
+                     part="test", n_train=n_train, n_val=2, n_test=5, train_counts={}, epochs_run=1, seconds=0.0,
+                     metrics=None if auc is None else {"auc": auc})
+
+
+#: hand-made AUCs for the table writer, (arch, setting) -> folds 0..2; vgg11 "without" has no fold 2
+HAND_AUCS = {("vgg9", "without"): (0.70, 0.80, 0.75), ("vgg9", "with"): (0.78, 0.86, 0.79),
+             ("vgg11", "without"): (0.60, 0.90, None), ("vgg11", "with"): (0.65, 0.70, 0.95)}
+
+
+def _write_hand_table(out: Path):
+    import dataclasses
+
+    profile = dataclasses.replace(MIKOLAJCZYK_PROFILES["smoke"], archs=("vgg9", "vgg11"), bootstrap=200)
+    results = {(arch, setting, f): _run_result(arch, v, 8 if setting == "without" else 6)
+               for (arch, setting), vals in HAND_AUCS.items() for f, v in enumerate(vals) if v is not None}
+    tables.write_mikolajczyk(out, profile, results, 3)
+    return profile
+
+
+def test_mikolajczyk_table_writer_on_hand_made_results(tmp_path):
+    """Table I from results whose AUCs are chosen by hand (3 folds, 2 architectures, one network missing): every
+    "ours" cell and every stats.csv number against ``statistics`` and the t-test computed here, with its p-value
+    from the t distribution (scipy.stats.t). Catches a wrong column, swapped with/without, a wrong mean (median
+    and mean differ for vgg11 "with"), ddof 0 for the std, pairs that include a fold missing on one side."""
+    import statistics
+
+    from scipy import stats as sps
+
+    _write_hand_table(tmp_path)
+    rows = [r for r in _read_csv(tmp_path / "table1.csv") if r["source"] == "ours"]
+    assert [(r["setting"], r["architecture"]) for r in rows] == [
+        ("without", "VGG9"), ("without", "VGG11"), ("with", "VGG9"), ("with", "VGG11")]
+    arch_of = {"VGG9": "vgg9", "VGG11": "vgg11"}
+    for r in rows:
+        vals = HAND_AUCS[arch_of[r["architecture"]], r["setting"]]
+        assert [r[f"fold_{f}"] for f in range(3)] == ["" if v is None else f"{v:.4f}" for v in vals]
+        got = [v for v in vals if v is not None]
+        assert r["aver"] == f"{statistics.fmean(got):.4f}" and r["std"] == f"{statistics.stdev(got):.4f}"
+
+    stats = {s["arch"]: s for s in _read_csv(tmp_path / "stats.csv")}
+    for arch in ("vgg9", "vgg11"):
+        pairs = [(w, wo) for w, wo in zip(HAND_AUCS[arch, "with"], HAND_AUCS[arch, "without"])
+                 if w is not None and wo is not None]
+        d = [w - wo for w, wo in pairs]
+        n = len(d)
+        t = statistics.fmean(d) / (statistics.stdev(d) / math.sqrt(n))
+        s = stats[arch]
+        assert int(s["n"]) == n == (3 if arch == "vgg9" else 2)
+        assert float(s["mean_with"]) == pytest.approx(statistics.fmean(p[0] for p in pairs), abs=1e-12)
+        assert float(s["mean_without"]) == pytest.approx(statistics.fmean(p[1] for p in pairs), abs=1e-12)
+        assert float(s["diff"]) == pytest.approx(statistics.fmean(d), abs=1e-12)
+        if n < 3:  # vgg11: two pairs, a difference but no t-test and no CI (classify.stats.MIN_PAIRS)
+            assert all(math.isnan(float(s[k])) for k in ("t", "p", "ci_low", "ci_high"))
+            continue
+        assert float(s["t"]) == pytest.approx(t, rel=1e-9)
+        assert float(s["p"]) == pytest.approx(2 * sps.t.sf(abs(t), n - 1), rel=1e-9)
+        assert min(d) - 1e-12 <= float(s["ci_low"]) <= float(s["ci_high"]) <= max(d) + 1e-12
+    # vgg9: d = (0.08, 0.06, 0.04), mean 0.06, sd 0.02: t = 0.06 / (0.02 / sqrt 3) = 3 sqrt 3
+    assert float(stats["vgg9"]["t"]) == pytest.approx(3 * math.sqrt(3), rel=1e-9)
+    assert float(stats["vgg9"]["paper_diff"]) == pytest.approx(0.857 - 0.824, abs=1e-12)
+    md = (tmp_path / "table1.md").read_text()  # 2 pairs, 6 training and 8 test images: the table says so
+    assert "too small to mean anything" in md and "not meaningful" in md and "AUC points**" not in md
+
+
+def test_mikolajczyk_table_paper_rows_keep_their_columns(tmp_path):
+    """The paper's rows of table1.csv: every row has as many cells as the header and its "aver" is the paper's
+    AVER (the mean of its five folds, ±0.001 rounding). Failed with 3 folds (and the smoke profile's 2) while
+    the writer padded the paper's five fold values into k fold columns."""
+    _write_hand_table(tmp_path)
+    with open(tmp_path / "table1.csv", newline="") as f:
+        header, *body = list(csv.reader(f))
+    assert all(len(r) == len(header) for r in body)
+    paper = [r for r in _read_csv(tmp_path / "table1.csv") if r["source"] == "paper"]
+    names = {v: k for k, v in tables.ARCH_NAMES.items()}
+    for r in paper:
+        vals = tables.PAPER_TABLE_I[r["setting"]][names[r["architecture"]]]
+        assert float(r["aver"]) == pytest.approx(np.mean(vals[:5]), abs=1.1e-3)
 
 
 @pytest.fixture(scope="module")

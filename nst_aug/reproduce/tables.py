@@ -21,7 +21,7 @@ import numpy as np
 from classify.files import save_figure, write_csv
 from classify.stats import mean_std, paired_stats
 from classify.tables import fmt as _f
-from classify.tables import mark_smoke, report_header, write_markdown
+from classify.tables import mark_smoke, report_header, too_small, write_markdown
 
 if TYPE_CHECKING:
     from classify.experiment import RunResult
@@ -87,7 +87,10 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
 
     csv_rows = [["ours", r["setting"], ARCH_NAMES.get(r["arch"], r["arch"]), *map(four, r["folds"]),
                  four(r["mean"]), four(r["std"])] for r in rows]
-    csv_rows += [["paper", setting, ARCH_NAMES[arch], *[f"{v:.3f}" for v in vals[:5]] + [""] * (k - 5),
+    # the paper's five folds go under fold_0..fold_4 only when this run has five folds too; otherwise its fold
+    # cells stay empty (they are not our folds) and only its AVER and std are comparable
+    csv_rows += [["paper", setting, ARCH_NAMES[arch],
+                  *([f"{v:.3f}" for v in vals[:5]] if k == 5 else [""] * k),
                   f"{vals[5]:.3f}", f"{np.std(vals[:5], ddof=1):.4f}"]
                  for setting in ("without", "with") for arch, vals in PAPER_TABLE_I[setting].items()]
     csv_path = write_csv(out / "table1.csv", ["source", "setting", "architecture",
@@ -109,6 +112,11 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
         n_syn = sorted({r.n_train for (a, s, i), r in results.items() if s == "with"})
         if n_syn:
             extra.append(f"- synthetic (pseudo-labelled) training images per fold: {', '.join(map(str, n_syn))}")
+    small = too_small(min((st["n"] for st in stats_rows), default=0),
+                      min((r.n_train for r in results.values()), default=None),
+                      min((r.n_test for r in results.values()), default=None))
+    if small:
+        extra.append(f"- **too small to mean anything: {'; '.join(small)}**")
     lines = _header("Mikołajczyk & Grochowski, Table I reproduced: AUC (MEL vs NV) per fold", profile, extra)
     folds_h = " | ".join(str(i) for i in range(k))
     lines += [f"| | Architecture | {folds_h} | AVER (mean ± std) | paper AVER |",
@@ -131,8 +139,10 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
         m_with = float(np.mean([by[("with", a)]["mean"] for a in both]))
         m_without = float(np.mean([by[("without", a)]["mean"] for a in both]))
         over = "" if len(both) == len(archs) else f" (over {', '.join(ARCH_NAMES.get(a, a) for a in both)} only)"
+        points = f"{(m_with - m_without) * 100:+.2f} AUC points"
         lines += ["", f"Grand mean AUC{over}: with {m_with:.4f}, without {m_without:.4f}: difference "
-                  f"**{(m_with - m_without) * 100:+.2f} AUC points** (the paper, all four: +2.68, 0.8545 vs 0.8278)."]
+                  + (f"{points} — not meaningful ({'; '.join(small)})" if small else f"**{points}**")
+                  + " (the paper, all four: +2.68, 0.8545 vs 0.8278)."]
     lines += ["", "The paper's Table I (§V), for comparison:", "",
               "| | Architecture | 0 | 1 | 2 | 3 | 4 | AVER |", "|---|---|---|---|---|---|---|---|"]
     for setting in ("without", "with"):
@@ -241,6 +251,11 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
         r0 = next(iter(results.values()))
         extra.append(f"- test images per subset: {sorted({r.n_test for r in results.values()})}; "
                      f"classifier: logistic regression (C={profile.l2_c}) on {r0.weights_source} at {r0.size} px")
+    small = too_small(len({k[0] for k in results}) if results else 0,
+                      min((r.n_train for r in results.values()), default=None),
+                      min((r.n_test for r in results.values()), default=None))
+    if small:
+        extra.append(f"- **too small to mean anything: {'; '.join(small)}**")
     lines = _header("Gauld: per-class precision and recall of the 8 networks", profile, extra)
     head = " | ".join(f"{c} P | {c} R" for c in classes)
     lines += [f"| subset | style transfer | static aug. | train images | {head} | accuracy |",
@@ -264,6 +279,8 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
                 f"{np.mean([r['recall'] for r in sel if r['class'] == c]):.3f}" for c in classes)
             lines.append(f"| {style} | {'with' if static else 'without'} | {cells} |")
     sentence, _ = recall_trend(rows, profile.strengths)
+    if small:
+        sentence = f"Too small to mean anything ({'; '.join(small)}). " + sentence.replace("**", "")
     lines += ["", sentence, "",
               "Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
               "reading: recall rising with style strength would support NST as augmentation)."]
