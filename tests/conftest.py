@@ -46,3 +46,27 @@ def caltech101(shared_data) -> Path:
 def kandinsky(shared_data) -> Path:
     """Kandinsky, Composition VII (public domain)."""
     return _need(shared_data / "styles" / "kandinsky_composition_vii.jpg")
+
+
+def _hand_prepared(paths, size: int, method: str):
+    """classify.pipeline.resize_image's documented preparation written out independently: decode, shorter side to
+    ``size`` (longer side rounded) with ``tf.image.resize(..., method, antialias=True)`` on float32, the centre
+    ``size × size``, rounded to uint8; returned as a float32 batch 0..255."""
+    import numpy as np
+    import tensorflow as tf
+
+    out = []
+    for path in paths:
+        img = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).numpy()
+        h, w = img.shape[:2]
+        new = (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w))))
+        x = tf.image.resize(img.astype(np.float32), new, method=method, antialias=True).numpy()
+        top, left = (new[0] - size) // 2, (new[1] - size) // 2
+        out.append(np.clip(np.round(x[top:top + size, left:left + size]), 0, 255).astype(np.uint8))
+    return np.stack(out).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def hand_prepared():
+    """The scoring preparation computed by hand (:func:`_hand_prepared`), for tests that pin one scoring path."""
+    return _hand_prepared

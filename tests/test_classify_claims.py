@@ -16,23 +16,6 @@ SIZE = 32
 
 
 # ------------------------------------------------------------------------------------ scoring: resize method
-def _hand_prepared(paths, size: int, method: str) -> np.ndarray:
-    """What ``resize_image(fit="crop")`` documents, written out: shorter side to ``size`` (longer side rounded),
-    ``tf.image.resize(..., method, antialias=True)`` on float32, the centre ``size × size``, rounded to uint8."""
-    import tensorflow as tf
-
-    out = []
-    for path in paths:
-        img = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).numpy()
-        h, w = img.shape[:2]
-        new = (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w))))
-        x = tf.image.resize(img.astype(np.float32), new, method=method, antialias=True).numpy()
-        top, left = (new[0] - size) // 2, (new[1] - size) // 2
-        x = x[top:top + size, left:left + size]
-        out.append(np.clip(np.round(x), 0, 255).astype(np.uint8))
-    return np.stack(out)
-
-
 @pytest.fixture(scope="module")
 def noise_images(tmp_path_factory):
     """Three 8-bit RGB PNGs (the fast tf.io path) of uniform noise, landscape, portrait and 1.5:1, all larger than
@@ -60,7 +43,7 @@ def _pixel_classifier(method: str):
     return Classifier(model, ClassifierInfo(classes, SIZE, resize_method=method, fit="crop"))
 
 
-def test_scoring_prepares_images_with_the_recorded_resize_method(noise_images):
+def test_scoring_prepares_images_with_the_recorded_resize_method(noise_images, hand_prepared):
     """predict() on a model recording bicubic gives exactly the hand-prepared bicubic batch, and its bilinear twin
     the hand-prepared bilinear batch. The bound on their difference is justified by the hand batches themselves:
     each scored batch equals its hand batch (tolerance 0 grey levels), so the scored batches differ exactly as much
@@ -69,8 +52,8 @@ def test_scoring_prepares_images_with_the_recorded_resize_method(noise_images):
     from classify.scoring import predict
 
     samples = [Sample(str(p), "") for p in noise_images]
-    hand_bicubic = _hand_prepared(noise_images, SIZE, "bicubic").reshape(len(samples), -1).astype(float)
-    hand_bilinear = _hand_prepared(noise_images, SIZE, "bilinear").reshape(len(samples), -1).astype(float)
+    hand_bicubic = hand_prepared(noise_images, SIZE, "bicubic").reshape(len(samples), -1).astype(float)
+    hand_bilinear = hand_prepared(noise_images, SIZE, "bilinear").reshape(len(samples), -1).astype(float)
     hand_gap = np.abs(hand_bicubic - hand_bilinear).max()
     assert hand_gap >= 10
 
@@ -82,7 +65,7 @@ def test_scoring_prepares_images_with_the_recorded_resize_method(noise_images):
     assert np.abs(bicubic.probs - bilinear.probs).max() == hand_gap
 
 
-def test_a_saved_model_keeps_its_resize_method(noise_images, tmp_path):
+def test_a_saved_model_keeps_its_resize_method(noise_images, tmp_path, hand_prepared):
     """The record survives save/load: the loaded bicubic model scores the hand-prepared bicubic batch."""
     from classify.scoring import load_classifier, predict, save_classifier
 
@@ -92,7 +75,7 @@ def test_a_saved_model_keeps_its_resize_method(noise_images, tmp_path):
     assert loaded.info == clf.info
     scored = predict(loaded, [Sample(str(p), "") for p in noise_images], progress=False)
     np.testing.assert_array_equal(scored.probs,
-                                  _hand_prepared(noise_images, SIZE, "bicubic").reshape(len(noise_images), -1))
+                                  hand_prepared(noise_images, SIZE, "bicubic").reshape(len(noise_images), -1))
     assert dataclasses.replace(loaded.info, resize_method="bilinear") != loaded.info
 
 

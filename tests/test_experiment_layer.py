@@ -85,7 +85,7 @@ def test_pseudo_labelling_never_labels_an_image_made_from_a_test_image(fold, nst
     assert len(labelled) == 6 and sorted(r["pseudo_label"] for r in labelled) == ["MEL"] * 3 + ["NV"] * 3
 
 
-def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst):
+def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst, hand_prepared):
     """A bicubic-trained 32 px model: PRF's confidences and the pseudo-labeller's scores are exactly what
     classify.evaluate's scoring gives for the same images; that scoring equals the network on a batch prepared
     here with bicubic resizing, and scoring bilinearly moves the probabilities by a bound measured on hand-prepared
@@ -119,7 +119,7 @@ def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst):
     # the tolerance, so a silent fallback to bilinear (gap 0) cannot pass
     tol = 1e-6
     def probs_of(method):
-        batch = _hand_prepared([s.path for s in reference.samples], 32, method)
+        batch = hand_prepared([s.path for s in reference.samples], 32, method)
         return np.asarray(classifier.model.predict_on_batch(batch), dtype=float)
 
     hand_bicubic, hand_bilinear = probs_of("bicubic"), probs_of("bilinear")
@@ -130,22 +130,6 @@ def test_one_scoring_path_for_evaluate_prf_and_pseudo_labels(fold, nst):
     scored_bilinear = predict(bilinear, mel, progress=False).probs
     np.testing.assert_allclose(scored_bilinear, hand_bilinear, rtol=0, atol=tol)
     assert np.abs(scored_bilinear - reference.probs).max() >= hand_gap - 2 * tol
-
-
-def _hand_prepared(paths, size: int, method: str) -> np.ndarray:
-    """classify.pipeline.resize_image's documented preparation written out (float32 0..255 batch): decode, shorter
-    side to ``size`` with ``tf.image.resize(..., method, antialias=True)``, the centre square, rounded to uint8."""
-    import tensorflow as tf
-
-    out = []
-    for path in paths:
-        img = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).numpy()
-        h, w = img.shape[:2]
-        new = (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w))))
-        x = tf.image.resize(img.astype(np.float32), new, method=method, antialias=True).numpy()
-        top, left = (new[0] - size) // 2, (new[1] - size) // 2
-        out.append(np.clip(np.round(x[top:top + size, left:left + size]), 0, 255).astype(np.uint8))
-    return np.stack(out).astype(np.float32)
 
 
 def test_a_class_order_that_contradicts_the_model_is_refused(fold, capsys):
