@@ -20,6 +20,7 @@ import keras  # noqa: E402
 from classify.cli import format_options  # noqa: E402
 from classify.files import write_csv, write_json  # noqa: E402
 from classify.precision import resolve_precision  # noqa: E402
+from classify.versions import library_versions  # noqa: E402
 
 from . import options as O  # noqa: E402
 from .base import compile_gan  # noqa: E402
@@ -104,6 +105,7 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
         "data": data_record(gan, data),
         "training_images": TRAINING_IMAGES,
         "precision": resolve_precision(opts.precision),  # what "auto" became on this machine
+        "versions": library_versions(),
         "status": "running",
         "initial_epoch": start,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),

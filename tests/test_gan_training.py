@@ -75,6 +75,7 @@ def test_cyclegan_run_folder_contents(cyclegan_runs):
     full = cyclegan_runs / "full"
     rec = json.loads((full / "run.json").read_text())
     assert rec["status"] == "finished" and rec["epochs_done"] == 2
+    assert {"nst-aug", "tensorflow", "keras", "numpy", "scipy", "scikit-learn"} <= set(rec["versions"])
     assert rec["non_defaults"]["size"] == 32 and "pool_size" in rec["non_defaults"]
     assert rec["data"]["domain_a"]["images"] == 4 and rec["data"]["domain_a"]["skipped"] == 1
     assert "not an image" in rec["data"]["domain_a"]["skipped_reasons"][0]
