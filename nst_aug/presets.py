@@ -125,17 +125,24 @@ def gatys2015() -> NSTConfig:
 
 
 def shinde2020() -> NSTConfig:
-    """Shinde, *Neural Style Transfer for Data Augmentation*: VGG19 with the Gatys loss (eqs. 1–5).
+    """Shinde, *Neural Style Transfer for Data Augmentation*: VGG19 with the Gatys loss (eqs. 1–5), as Shinde ran it.
 
-    Shinde gives the equations but no numbers; they are Gatys's. Shinde's extras are options of the engine:
-    style blending (``style_blend``, §3.3), Gram matrices of selected positions (``style_mask``, §3.2),
-    style-image rescaling (``style_scale``).
+    Where Shinde says something, it is followed: the third input is *"a noisy image"* (noise init), Gram matrices
+    *"for every layer in the model"* (style on all 16 VGG19 conv layers, equal weights), *"after some 100
+    iterations"* (100 L-BFGS loss evaluations: one L-BFGS iteration may evaluate the loss more than once, so this
+    is at most 100 iterations). Where Shinde is silent, Gatys's numbers stay (average pooling, conv4_2 content,
+    α/β = 1e-3, 512 px). Shinde's extras are options of the engine and of ``nst_aug.generate``: style blending
+    (``style_blend`` / ``--blend``, §3.3), Gram matrices of selected positions (``style_mask`` /
+    ``--style-select``, §3.2: :mod:`nst_aug.saliency`), style-image rescaling (``style_scale``).
     """
     return gatys2015().override(
         name="shinde2020",
         content_reduction="half_sum",     # eq. 4: ½ Σ (F − P)²
         style_normalisation="gatys",      # eq. 2: 1/(4 N² M²)
-        init="content",                   # paper silent; content init keeps the class-relevant shape
+        style_layers=CONV_LAYERS["vgg19"],  # §2 "Gram Matrices are calculated for every layer in the model"
+        style_layer_weights="uniform",    # paper silent: equal weights, 1/16 each
+        init="noise",                     # §2 "… the content image … and a noisy image"
+        steps=100, lbfgs_maxfun=100,      # §2 "after some 100 iterations"
     )
 
 

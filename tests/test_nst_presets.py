@@ -108,6 +108,9 @@ def test_gatys_and_shinde():
     assert g.content_weight / g.style_weight == pytest.approx(1e-3)
     assert g.init == "noise" and g.optimizer == "lbfgs"
     assert (s.content_reduction, s.style_normalisation, s.backbone) == ("half_sum", "gatys", "vgg19")
+    # Shinde's own words: "a noisy image", Gram matrices "for every layer in the model", "some 100 iterations"
+    assert s.init == "noise" and s.style_layers == CONV_LAYERS["vgg19"] and len(s.style_layers) == 16
+    assert s.steps == 100 and s.lbfgs_maxfun == 100 and s.optimizer == "lbfgs"
 
 
 # ---------------------------------------------------------------------------------------------------- override
