@@ -66,14 +66,15 @@ def mark_smoke(fig, profile: str) -> None:
 MIN_TRAIN, MIN_TEST = 20, 20
 
 
-def too_small(n_pairs: int | None = None, n_train: int | None = None, n_test: int | None = None) -> list[str]:
+def too_small(n_pairs: int | None = None, n_train: int | None = None, n_test: int | None = None,
+              pairs_name: str = "paired value") -> list[str]:
     """The reasons a result is too small to mean anything: fewer than :data:`classify.stats.MIN_PAIRS` paired
     values (no t-test, no CI), training or test sets under :data:`MIN_TRAIN` / :data:`MIN_TEST` images."""
     from .stats import MIN_PAIRS
 
     reasons = []
     if n_pairs is not None and n_pairs < MIN_PAIRS:
-        reasons.append(f"{n_pairs} paired value{'s' if n_pairs != 1 else ''} (fewer than {MIN_PAIRS}: no t-test, "
+        reasons.append(f"{n_pairs} {pairs_name}{'s' if n_pairs != 1 else ''} (fewer than {MIN_PAIRS}: no t-test, "
                        "no CI)")
     if n_train is not None and n_train < MIN_TRAIN:
         reasons.append(f"training sets of {n_train} images (fewer than {MIN_TRAIN})")

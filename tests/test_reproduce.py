@@ -63,14 +63,26 @@ def test_paper_table_i_is_consistent():
     assert round(grand * 100, 2) == 2.68
 
 
-def test_recall_trend_sentence():
-    rows = [{"style": s, "static": st, "recall": r, "class": "c"}
-            for st in (False, True) for s, r in zip(("none", "light", "medium", "heavy"),
-                                                    (0.5, 0.6, 0.7, 0.8) if not st else (0.5, 0.4, 0.7, 0.8))]
-    sentence, means = tables.recall_trend(rows, ("light", "medium", "heavy"))
-    assert "**Only partly**" in sentence
-    assert "without static augmentation, mean recall rises monotonically" in sentence
-    assert means["with"]["light"] == pytest.approx(0.4)
+def test_recall_trend_is_read_from_paired_differences():
+    """Gauld's question answered by paired differences with CIs, not by the monotonicity of four means: recall
+    that rises by +0.1 per strength in every (subset, class) is a clear yes; noise around 0 is "no detectable
+    change"; two pairs give no CI at all."""
+    def rows_for(delta):
+        return [{"subset": sub, "class": c, "style": s, "static": st, "recall": 0.5 + k * delta(sub, c)}
+                for st in (False, True) for sub in range(3) for c in ("a", "b", "c")
+                for k, s in enumerate(("none", "light", "medium", "heavy"))]
+
+    sentence, out = tables.recall_trend(rows_for(lambda sub, c: 0.1), ("light", "medium", "heavy"), n_boot=500)
+    assert "**Yes: every strength raises recall" in sentence
+    assert out["without"]["heavy"]["diff"] == pytest.approx(0.3) and out["with"]["light"]["n"] == 9
+    noise = {(sub, c): v for (sub, c), v in zip([(s, c) for s in range(3) for c in "abc"],
+                                                 (0.05, -0.04, 0.02, -0.06, 0.03, -0.01, 0.04, -0.05, 0.02))}
+    sentence, _ = tables.recall_trend(rows_for(lambda sub, c: noise[(sub, c)]), ("light", "medium", "heavy"),
+                                      n_boot=500)
+    assert "**No detectable change" in sentence
+    few = [r for r in rows_for(lambda sub, c: 0.1) if r["subset"] == 0 and r["class"] in "ab"]
+    sentence, _ = tables.recall_trend(few, ("light",), n_boot=500)
+    assert "Cannot tell" in sentence and "no CI" in sentence
 
 
 def test_profiles_state_their_departures():

@@ -13,6 +13,8 @@ Results are :class:`classify.experiment.RunResult` values; tables and statistics
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -204,35 +206,49 @@ def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classe
     return rows
 
 
-def recall_trend(rows: Sequence[dict], strengths: Sequence[str]) -> tuple[str, dict]:
-    """The qualitative reading Gauld planned, from the numbers: mean recall (over classes and subsets) per
-    style strength, for each static setting, and whether it rises monotonically none → light → medium → heavy."""
-    order = [s for s in STYLE_ORDER if s == "none" or s in strengths]
-    means: dict[str, dict[str, float]] = {}
+def recall_trend(rows: Sequence[dict], strengths: Sequence[str], n_boot: int = 10000, seed: int = 0
+                 ) -> tuple[str, dict]:
+    """Gauld's planned reading — does recall rise with style strength? — answered by paired differences: for each
+    static setting and strength, recall(strength) − recall(none) paired over (subset, class), with a paired t-test
+    and a bootstrap 95 % CI (:func:`classify.stats.paired_stats`). Returns the sentence and
+    ``{"without"|"with": {strength: stats}}``."""
+    order = [s for s in STYLE_ORDER if s != "none" and s in strengths]
+    out: dict[str, dict[str, dict]] = {}
+    parts = []
     for static in (False, True):
         key = "with" if static else "without"
-        means[key] = {}
-        for style in order:
-            vals = [r["recall"] for r in rows if r["style"] == style and r["static"] == static]
-            if vals:
-                means[key][style] = float(np.mean(vals))
-    parts, verdicts = [], []
-    for key, m in means.items():
-        seq = [m[s] for s in order if s in m]
-        if len(seq) < 2:
-            continue
-        rising = all(b > a for a, b in zip(seq, seq[1:]))
-        non_decreasing = all(b >= a for a, b in zip(seq, seq[1:]))
-        falling = all(b < a for a, b in zip(seq, seq[1:]))
-        verdict = ("rises monotonically" if rising else "never falls" if non_decreasing
-                   else "falls monotonically" if falling else "does not rise monotonically")
-        verdicts.append(rising)
-        parts.append(f"{key} static augmentation, mean recall {verdict} with style strength ("
-                     + ", ".join(f"{s} {m[s]:.3f}" for s in order if s in m) + ")")
+        base = {(r["subset"], r["class"]): r["recall"] for r in rows
+                if r["style"] == "none" and r["static"] == static}
+        out[key] = {}
+        cells = []
+        for strength in order:
+            pairs = [(r["recall"], base[(r["subset"], r["class"])]) for r in rows
+                     if r["style"] == strength and r["static"] == static and (r["subset"], r["class"]) in base]
+            if not pairs:
+                continue
+            st = paired_stats([a for a, _ in pairs], [b for _, b in pairs], n_boot, seed)
+            out[key][strength] = st
+            ci = ("no CI" if math.isnan(st["ci_low"])
+                  else f"95 % CI [{st['ci_low']:+.3f}, {st['ci_high']:+.3f}]")
+            cells.append(f"{strength} {st['diff']:+.3f} ({ci}, n = {st['n']})")
+        if cells:
+            parts.append(f"{key} static augmentation: " + "; ".join(cells))
     if not parts:
-        return "Not enough networks finished to read a trend.", means
-    answer = ("Yes" if verdicts and all(verdicts) else "No" if not any(verdicts) else "Only partly")
-    return f"Does recall rise with style strength? **{answer}**: " + "; ".join(parts) + ".", means
+        return "Not enough networks finished to read a trend.", out
+    stats = [st for by in out.values() for st in by.values()]
+    defined = [st for st in stats if not math.isnan(st["ci_low"])]
+    if not defined:
+        answer = "Cannot tell (too few paired values for a confidence interval)"
+    elif all(st["ci_low"] > 0 for st in defined):
+        answer = "Yes: every strength raises recall beyond the paired noise"
+    elif all(st["ci_low"] <= 0 <= st["ci_high"] for st in defined):
+        answer = "No detectable change: every interval contains 0"
+    elif any(st["ci_high"] < 0 for st in defined):
+        answer = "No: at least one strength lowers recall (its interval lies below 0)"
+    else:
+        answer = "Only partly: some strengths raise recall beyond the noise, others do not"
+    return (f"Does recall rise with style strength? **{answer}**. Recall − recall without style transfer, paired "
+            "over subsets × classes: " + " | ".join(parts) + "."), out
 
 
 def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
@@ -253,7 +269,7 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
                      f"classifier: logistic regression (C={profile.l2_c}) on {r0.weights_source} at {r0.size} px")
     small = too_small(len({k[0] for k in results}) if results else 0,
                       min((r.n_train for r in results.values()), default=None),
-                      min((r.n_test for r in results.values()), default=None))
+                      min((r.n_test for r in results.values()), default=None), pairs_name="subset")
     if small:
         extra.append(f"- **too small to mean anything: {'; '.join(small)}**")
     lines = _header("Gauld: per-class precision and recall of the 8 networks", profile, extra)
