@@ -113,7 +113,8 @@ def job_from_args(args: argparse.Namespace) -> tuple[GenerationJob, list[str]]:
                         count=args.styles_per_content or args.count, seed=args.seed, label=args.label,
                         format=args.format, batch_size=args.batch_size, num_shards=args.num_shards,
                         shard_index=args.shard_index, overwrite=args.overwrite, resume=args.resume,
-                        selection=selection, blend=args.blend, inputs=desc)
+                        selection=selection, blend=args.blend, method=args.method, strength=args.strength,
+                        inputs=desc)
     return job, skipped
 
 
@@ -140,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--label", default="", help="manifest label: 'content', 'style', a class name, or empty "
                                                "(to be pseudo-labelled)")
     g = p.add_argument_group("style transfer (defaults: the preset's)")
+    g.add_argument("--method", choices=("nst", "fast"), default="nst",
+                   help="nst: the faithful optimisation engine; fast: Ghiasi et al.'s feed-forward arbitrary "
+                        "stylisation (about 0.2 s per image on a CPU; pip install 'nst-aug[fast]')")
+    g.add_argument("--strength", type=float, default=1.0,
+                   help="fast: 0..1 mix of the content's own style embedding (0) and the style's (1)")
     g.add_argument("--preset", default="mikolajczyk2019", choices=sorted(PRESETS), help="paper settings")
     add_config_arguments(g)
     g.add_argument("--ratio", type=float, help="content:style weight ratio (sets the content weight)")
@@ -173,12 +179,13 @@ def _embedded_default(args: argparse.Namespace) -> None:
     if args.count is None and not (args.all_pairs or args.styles_per_content):
         args.count = DEFAULT_PAIRS
     reduced = ""
-    if args.steps is None and args.preset == "mikolajczyk2019":
+    if args.steps is None and args.preset == "mikolajczyk2019" and args.method == "nst":
         args.steps, reduced = DEFAULT_STEPS, f", {DEFAULT_STEPS} L-BFGS evaluations instead of 200 (--steps 200)"
     if args.batch_size is None:
         args.batch_size = DEFAULT_BATCH
+    engine = f"preset {args.preset}{reduced}" if args.method == "nst" else f"fast method, strength {args.strength:g}"
     print(f"nst_aug.generate: no inputs given; running the embedded default "
-          f"({args.count} NV content x MEL style pairs from classify.samples, preset {args.preset}{reduced})")
+          f"({args.count} NV content x MEL style pairs from classify.samples, {engine})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

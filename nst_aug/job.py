@@ -44,6 +44,9 @@ from .config import NSTConfig
 EXTRA_COLUMNS = ("pair_index", "optimizer", "content_weight", "style_weight", "init", "precision", "shard",
                  "style_selection", "blend")
 PAIRINGS = ("all", "pairs", "per_content")
+#: ``nst``: the faithful optimisation engine (:mod:`nst_aug.transfer`); ``fast``: Ghiasi et al.'s feed-forward
+#: arbitrary stylisation (:mod:`nst_aug.fast`).
+METHODS = ("nst", "fast")
 
 #: Test hook (like gan_aug.callbacks' ``GAN_AUG_KILL_BEFORE_CHECKPOINT``): ``$NST_AUG_KILL_AFTER_IMAGES=N`` kills
 #: the process (SIGKILL) right after the N-th image *this process* made was written together with its manifest
@@ -113,6 +116,8 @@ class GenerationJob:
     resume: bool = True
     selection: StyleSelection | None = None
     blend: int = 1
+    method: str = "nst"
+    strength: float = 1.0
     inputs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +129,14 @@ class GenerationJob:
             raise GenerationError("batch size must be >= 1")
         if self.count is not None and self.count < 1:
             raise GenerationError(f"the number of pairs must be >= 1, got {self.count}")
+        if self.method not in METHODS:
+            raise GenerationError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.method == "fast" and (self.selection is not None or self.blend > 1):
+            raise GenerationError("the fast method takes one whole style image: no --style-select or --blend")
+        if not 0.0 <= self.strength <= 1.0:
+            raise GenerationError(f"strength must be in [0, 1], got {self.strength}")
+        if self.strength != 1.0 and self.method != "fast":
+            raise GenerationError("--strength applies to --method fast (the optimisation engine uses --ratio)")
         if self.blend < 1:
             raise GenerationError(f"blend must be >= 1 style image, got {self.blend}")
         if self.blend > 1 and len(self.styles) < self.blend:
@@ -228,6 +241,8 @@ def run_record(job: GenerationJob, contents: Sequence[Input], styles: Sequence[I
         "batch_size": job.batch_size,
         "style_selection": None if job.selection is None else dataclasses.asdict(job.selection),
         "blend": job.blend,
+        "method": job.method,
+        "strength": job.strength,
     }
 
 
@@ -236,7 +251,9 @@ def _comparable(record: dict) -> dict:
     inputs = record.get("inputs") or {}
     return {"config": record.get("config"), "pairing": record.get("pairing"), "label": record.get("label"),
             "format": record.get("format"), "style_selection": record.get("style_selection"),
-            "blend": record.get("blend", 1), "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
+            "blend": record.get("blend", 1), "method": record.get("method", "nst"),
+            "strength": record.get("strength", 1.0),
+            "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
 
 
 def prepare_out(job: GenerationJob, record: dict) -> None:
@@ -350,6 +367,8 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
     from .transfer import StyleTransfer
 
     config, out = job.config, Path(job.out)
+    if job.method == "fast":
+        return _make_fast(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
     engine = StyleTransfer(config)
     write_json(out / f"run{job.shard_suffix}.json",
                {**record, "weights_source": engine.weights_source, "versions": library_versions()})
@@ -403,6 +422,55 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
                         os.kill(os.getpid(), signal.SIGKILL)
                 bar.update(len(batch))
                 bar.set_postfix(loss=f"{float(np.mean(result.losses['total'])):.3g}", s_per_img=f"{per_image:.1f}")
+        finally:
+            bar.close()
+    return made, failed
+
+
+def _make_fast(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress) -> tuple[int, list[str]]:
+    """:func:`_make` for ``method="fast"``: one image at a time through :class:`nst_aug.fast.FastStylizer`
+    (style embeddings computed once per style image; each image lands with its row)."""
+    import time
+
+    from classify.versions import library_versions
+
+    from .fast import FastStylizer
+
+    config, out = job.config, Path(job.out)
+    engine = FastStylizer()
+    write_json(out / f"run{job.shard_suffix}.json",
+               {**record, "weights_source": engine.provenance, "versions": library_versions()})
+    print(f"weights: {engine.provenance}")
+    print(f"{n_pairs} pairs in all; this shard {n_shard}, done {n_shard - len(todo)}, to do {len(todo)} (fast)")
+    cache, embeddings = ImageCache(config.size), {}
+    made, failed = 0, []
+    bar = tqdm(total=len(todo), unit="img", desc="fast style transfer", dynamic_ncols=True, disable=not progress)
+    with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
+        try:
+            for i, c, s in todo:
+                t0 = time.perf_counter()
+                try:
+                    content, style = cache.get(contents[c].path), cache.get(styles[s].path)
+                except ImageError as err:  # a file changed since it was checked
+                    failed.append(str(err))
+                    bar.update(1)
+                    continue
+                if styles[s].path not in embeddings:
+                    embeddings[styles[s].path] = engine.embed(style)
+                image = engine.stylize(content, embeddings[styles[s].path], job.strength)
+                name = output_name(i, contents[c].path, styles[s].path, job.format)
+                save_image(image, out / name)
+                label = {"content": contents[c].label, "style": styles[s].label}.get(job.label, job.label or "")
+                writer.write({"output": name, "source": contents[c].path, "style": styles[s].path, "label": label,
+                              "method": "fast", "preset": f"ghiasi2017 strength {job.strength:g}",
+                              "backbone": "ghiasi2017 (MobileNet style predictor + transformer)",
+                              "weights": engine.provenance, "size": config.size, "steps": 1, "seed": config.seed,
+                              "seconds": f"{time.perf_counter() - t0:.3f}", "pair_index": i,
+                              "shard": f"{job.shard_index}/{job.num_shards}"})
+                made += 1
+                if os.environ.get(KILL_HOOK) == str(made):  # test hook (KILL_HOOK)
+                    os.kill(os.getpid(), signal.SIGKILL)
+                bar.update(1)
         finally:
             bar.close()
     return made, failed
