@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .choices import PRECISIONS, SIZE_RANGE
+from .choices import SIZE_RANGE
 from .data import ISIC_CLASSES, Sample, class_names, read_class_folders, read_isic_csv, read_manifest
 
 
@@ -163,6 +163,25 @@ def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     return p
 
 
+def refuse_to_replace(folder: str | os.PathLike, names: Sequence[str], overwrite: bool, hint: str = "another --out"
+                      ) -> None:
+    """The existing-output rule for tools that do not resume: the files ``names`` this tool writes in ``folder``
+    are replaced only with ``--overwrite``."""
+    existing = [n for n in names if (Path(folder) / n).exists()]
+    if existing and not overwrite:
+        raise CLIError(f"{folder} already holds {', '.join(existing)}: pass --overwrite to replace "
+                       f"{'it' if len(existing) == 1 else 'them'}, or {hint}")
+
+
+def check_data_paths(args: argparse.Namespace) -> None:
+    """Refuse a ``--csv``/``--split-file`` that is not a file or an ``--images``/``--folders`` that is not a folder
+    (whichever of them the parser has), before any work."""
+    for flag, is_dir in (("csv", False), ("split_file", False), ("images", True), ("folders", True)):
+        value = getattr(args, flag, None)
+        if value and not (Path(value).is_dir() if is_dir else Path(value).is_file()):
+            raise CLIError(f"--{flag.replace('_', '-')} {value}: {'folder' if is_dir else 'file'} not found")
+
+
 # --------------------------------------------------------------------------------------------- flag groups
 def add_data_args(p, shortcut: bool = True, classes: bool = True) -> None:
     """``--csv/--isic-csv``, ``--images/--image-dir``, ``--folders`` (and ``--data``, ``--classes``)."""
@@ -214,13 +233,6 @@ def add_seed(p, text: str = "seeds every random choice") -> None:
     p.add_argument("--seed", type=int, default=0, help=text)
 
 
-def add_compute_args(p, jit_help: str = "XLA-compile the step") -> None:
-    """``--precision`` and ``--jit-compile``."""
-    p.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="compute dtype (auto: float16 on a GPU, bfloat16 on a CPU with bfloat16 units, else float32)")
-    p.add_argument("--jit-compile", "--xla", dest="jit_compile", action="store_true", default=None, help=jit_help)
-
-
 def skipped_limit(args: argparse.Namespace) -> int | None:
     """How many skipped inputs to list: all with ``--verbose``, else the first 20 (every tool's ``run.json``
     lists them all)."""
@@ -246,19 +258,14 @@ def load_real_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]
             folders = str(d)
     if csv_path and folders:
         raise CLIError("give either an ISIC CSV or a class-folder tree, not both")
+    check_data_paths(args)
     if folders:
-        if not Path(folders).is_dir():
-            raise CLIError(f"--folders {folders}: folder not found")
         samples, skipped = read_class_folders(folders)
         description = f"class folders {Path(folders).resolve()}"
     else:
         if not csv_path:
             from .samples import ISIC_SAMPLE_CSV
             csv_path = str(ISIC_SAMPLE_CSV)
-        elif not Path(csv_path).is_file():
-            raise CLIError(f"--csv {csv_path}: file not found")
-        if args.images and not Path(args.images).is_dir():
-            raise CLIError(f"--images {args.images}: folder not found")
         samples, skipped = read_isic_csv(csv_path, args.images, args.classes)
         description = f"ISIC CSV {Path(csv_path).resolve()}"
     if args.classes:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .cli import (CLIError, Parser, add_data_args, add_output_args, add_verbosity, check_output_dir, has_data_args,
-                  load_real_samples, positive_int, report_skipped, run_main, skipped_limit)
+                  load_real_samples, positive_int, refuse_to_replace, report_skipped, run_main, skipped_limit)
 
 #: What an evaluation writes into its folder (``--overwrite`` replaces these and nothing else).
 REPORT_FILES = ("report.md", "report.json", "roc.png", "confusion_matrix.png")
@@ -52,10 +52,7 @@ def _main(argv: Sequence[str]) -> int:
     part = "-".join(args.part)
     out = check_output_dir(args.out or model_path.parent / (f"eval-{part}" if not has_data_args(args)
                                                             else "eval-data"))
-    existing = [f for f in REPORT_FILES if (out / f).exists()]
-    if existing and not args.overwrite:
-        raise CLIError(f"--out {out} already holds a report ({', '.join(existing)}): pass --overwrite to replace "
-                       "it, or another --out")
+    refuse_to_replace(out, REPORT_FILES, args.overwrite)
     if has_data_args(args):
         samples, skipped, description = load_real_samples(args)
         report_skipped(skipped, limit=skipped_limit(args))

@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .data import Sample
-from .files import read_json, write_json
+from .files import read_json, remove_files, write_json
 from .splits import Split, write_split_file
 
 if TYPE_CHECKING:
@@ -192,9 +191,7 @@ def _prepare_folder(out: Path, key: str, overwrite: bool) -> None:
         raise ExistingRunError(f"{out} holds another run (other data, split or settings); use another output "
                                "folder or --overwrite")
     if overwrite or old is not None:
-        for name in RUN_FILES:
-            p = out / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        remove_files(out, RUN_FILES)
     out.mkdir(parents=True, exist_ok=True)
 
 

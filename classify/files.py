@@ -64,6 +64,16 @@ def write_json(path: str | os.PathLike, payload: Any) -> Path:
     return write_text(path, json.dumps(payload, indent=2, default=str))
 
 
+def remove_files(folder: str | os.PathLike, names: Sequence[str]) -> None:
+    """Delete ``folder/name`` for each of ``names`` (files or folders) that exists: what a tool's ``--overwrite``
+    removes — the names it writes, and nothing else."""
+    import shutil
+
+    for name in names:
+        p = Path(folder) / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+
 def read_json(path: str | os.PathLike) -> Any | None:
     """The JSON in ``path``, or ``None`` when the file is missing or not valid JSON."""
     try:

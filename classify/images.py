@@ -22,7 +22,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence, TypeVar
+from typing import Iterable, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -34,8 +34,6 @@ MIN_SIDE = 32
 MAX_DECODE_PIXELS = 36_000_000
 #: Beyond this PIL itself calls a file a decompression bomb (its ``MAX_IMAGE_PIXELS`` × 2, about 179 MP).
 BOMB_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
-#: Kept for callers of earlier versions: the largest image accepted at all.
-MAX_PIXELS = BOMB_PIXELS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 

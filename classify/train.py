@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 from typing import Sequence
 
 from .choices import ARCHITECTURES, FILL_MODES, RESIZE_METHODS
-from .cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, add_verbosity, check_output_dir,
+from .cli import (CLIError, Parser, add_data_args, check_classes, add_output_args, add_seed, add_verbosity, check_output_dir,
                   fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
                   read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
-from .data import class_counts
+from .data import class_counts, class_names
 from .images import usable
 from .splits import Split, make_split, read_split_file, training_on_synthetic_only, with_synthetic
 
@@ -128,9 +128,6 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
         real = [s for part in base.parts().values() for s in part]
         skipped, description = [], f"split file {Path(args.split_file).resolve()}"
         if args.classes:
-            from .cli import check_classes
-            from .data import class_names
-
             check_classes(args.classes, class_names(real), description)
             real = [s for s in real if s.label in args.classes]
     else:

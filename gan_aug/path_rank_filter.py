@@ -26,8 +26,6 @@ from typing import Sequence
 
 import numpy as np
 
-from classify.cli import add_split_selection
-
 SELECTION_NAME = "selection.csv"
 
 
@@ -113,12 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    from classify.cli import CLIError, check_output_dir, report_skipped, skipped_limit
+    from classify.cli import CLIError, check_output_dir, refuse_to_replace, report_skipped, skipped_limit
 
     args = build_parser().parse_args(argv)
     out = check_output_dir(args.out)
-    if (out / SELECTION_NAME).exists() and not args.overwrite:
-        raise CLIError(f"{out / SELECTION_NAME} exists: pass --overwrite to replace it, or another --out")
+    refuse_to_replace(out, (SELECTION_NAME,), args.overwrite)
     if args.csv and args.input:
         raise CLIError("give --csv (with --class) or --input, not both")
     if args.folders:

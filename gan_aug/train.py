@@ -21,19 +21,19 @@ schedule position, image pools and random state — is restored and training con
 uninterrupted run would; ``--epochs`` may be raised, any other option that differs from the stored run is refused.
 A non-finite loss stops training and keeps the last good checkpoint (exit code 3).
 
-The library under this command line is :mod:`gan_aug.training` (``train``, ``load_data``, ``DataSpec``).
+The library under this command line: :func:`gan_aug.training.train` and :func:`gan_aug.data.load_data` (with a :class:`gan_aug.data.DataSpec`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from classify.cli import (CLIError, ClassList, Parser, add_data_args, add_output_args, add_split_selection,
-                          add_verbosity, check_output_dir, report_skipped, run_main, skipped_limit)
-from classify.files import read_json
+                          add_verbosity, check_data_paths, check_output_dir, report_skipped, run_main,
+                          skipped_limit)
+from classify.files import read_json, remove_files
 
 from . import options as O
 from .runs import RUN_FILES, RUN_JSON
@@ -97,21 +97,14 @@ def _main(argv: Sequence[str]) -> int:
                                        f"{getattr(opts, f)!r} here" for f in differ)
                            + "): use another --out, or --overwrite to start afresh")
         opts = cls(**{**stored["options"], **({"epochs": opts.epochs} if "epochs" in given else {})})
-    elif args.overwrite and out.exists():
-        import shutil
-
-        for name in RUN_FILES:
-            p = out / name
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    elif args.overwrite:
+        remove_files(out, RUN_FILES)
     from .data import DataSpec, load_data
 
     spec = DataSpec(csv=args.csv, images=args.images, folders=args.folders, classes=getattr(args, "classes", None),
                     domain_a=getattr(args, "domain_a", None), domain_b=getattr(args, "domain_b", None),
                     input=getattr(args, "input", None), split_file=args.split_file, parts=tuple(args.part))
-    for flag, path, is_dir in (("--csv", args.csv, False), ("--images", args.images, True),
-                               ("--folders", args.folders, True), ("--split-file", args.split_file, False)):
-        if path and not (Path(path).is_dir() if is_dir else Path(path).is_file()):
-            raise CLIError(f"{flag} {path}: {'folder' if is_dir else 'file'} not found")
+    check_data_paths(args)
     data = load_data(gan, opts, spec, progress=not args.quiet)
     for note in data["notes"]:
         print(note)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +24,7 @@ from classify.versions import library_versions  # noqa: E402
 from . import options as O  # noqa: E402
 from .base import compile_gan  # noqa: E402
 from .callbacks import Checkpoint, LossHistory, SampleGrid, latest_checkpoint  # noqa: E402
-from .data import DataSpec, ImageSet, dependencies, image_dataset, load_data, unpaired_dataset  # noqa: E402,F401
+from .data import ImageSet, image_dataset, unpaired_dataset  # noqa: E402
 from .kinds import GANKind, get_kind  # noqa: E402
 from .runs import RUN_JSON, TRAINING_IMAGES  # noqa: E402,F401
 from .schedules import EpochLRSchedule, linear_decay_factor  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from classify.cli import (Parser, add_data_args, add_output_args, add_seed, add_split_selection, add_verbosity,
-                          check_output_dir, fraction, nonnegative_int, positive_int, report_skipped, run_main,
+                          check_data_paths, check_output_dir, fraction, nonnegative_int, positive_int, report_skipped, run_main,
                           skipped_limit)
 
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
@@ -57,16 +57,13 @@ def select_inputs(args: argparse.Namespace) -> tuple[list[Input], list[Input], l
         if not (args.content_class and args.style_class):
             raise GenerationError("with --csv or --folders give --content-class and --style-class")
         classes = [args.content_class, args.style_class]
+        check_data_paths(args)
         if args.folders:
-            if not Path(args.folders).is_dir():
-                raise GenerationError(f"--folders {args.folders}: folder not found")
             samples, skipped = read_class_folders(args.folders, classes)
             desc = {"folders": str(Path(args.folders).resolve())}
         else:
             from classify.samples import ISIC_SAMPLE_CSV
             csv_path = args.csv or str(ISIC_SAMPLE_CSV)
-            if not Path(csv_path).is_file():
-                raise GenerationError(f"--csv {csv_path}: file not found")
             samples, skipped = read_isic_csv(csv_path, args.images, classes)
             desc = {"csv": str(Path(csv_path).resolve()), "images": args.images}
         contents = [s for s in samples if s.label == args.content_class]

@@ -482,11 +482,10 @@ def _style_masks(job: GenerationJob, styles: Sequence[Input], todo, cache) -> tu
     sel = job.selection
     if sel is None:
         return None, ""
-    from .saliency import DEFAULT_LAYER, heat_map, score_function, style_mask
+    from .saliency import heat_map, score_function, style_mask
 
     config = job.config
-    scorer = score_function(sel.model, sel.target, config.backbone, sel.layer or (
-        DEFAULT_LAYER if config.backbone == "vgg19" else "block5_conv3"), config.weights, config.seed)
+    scorer = score_function(sel.model, sel.target, config.backbone, sel.layer, config.weights, config.seed)
     used = sorted({styles[j].path for i, _, s in todo for j in blend_partners(i, s, len(styles), job.blend, job.seed)})
     masks = {}
     for start in range(0, len(used), 8):

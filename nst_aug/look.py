@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from classify.cli import CLIError, Parser, check_output_dir, positive_int, run_main, size_arg
+from classify.cli import CLIError, Parser, check_output_dir, positive_int, refuse_to_replace, run_main, size_arg
 
 #: The grids this tool writes into --out.
 GRIDS = {"mikolajczyk": "mikolajczyk2019_isic.png", "gauld": "gauld2020_butterfly.png"}
@@ -162,9 +162,7 @@ def _main(argv: Sequence[str]) -> int:
 
     out = check_output_dir(args.out)
     wanted = [k for k in GRIDS if args.only in (None, k)]
-    existing = [GRIDS[k] for k in wanted if (out / GRIDS[k]).exists()]
-    if existing and not args.overwrite:
-        raise CLIError(f"{out} already holds {', '.join(existing)}: pass --overwrite to replace them")
+    refuse_to_replace(out, [GRIDS[k] for k in wanted], args.overwrite)
     data = shared_data_dir(args.data)
     if data is None:
         raise CLIError(f"give --data FOLDER (isic_uda1/, caltech101/, styles/) or set {SHARED_DATA_ENV}")

@@ -37,7 +37,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from classify.cli import (CLIError, ClassList, Parser, add_split_selection, add_verbosity, check_output_dir,
-                          positive_int, report_skipped, run_main, skipped_limit)
+                          positive_int, refuse_to_replace, report_skipped, run_main, skipped_limit)
 from classify.manifest import manifest_columns, manifest_file, read_manifest_rows, write_manifest
 
 PSEUDO_COLUMNS = ("pseudo_score", "pseudo_label")
@@ -187,9 +187,7 @@ def _main(argv: Sequence[str]) -> int:
     if not src.is_file():
         raise CLIError(f"--manifest {args.manifest}: no manifest found")
     check_output_dir(src.parent, "--manifest")
-    target = src.parent / args.name
-    if target.exists() and not args.overwrite:
-        raise CLIError(f"{target} exists: pass --overwrite to replace it, or --name for another file")
+    refuse_to_replace(src.parent, (args.name,), args.overwrite, "--name for another file")
     from classify.scoring import load_classifier
 
     classifier = load_classifier(args.model, args.classes)

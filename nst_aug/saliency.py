@@ -9,7 +9,7 @@ matrix (:func:`nst_aug.losses.gram_matrix` with a mask).
 - :func:`score_function`: what a map explains. A ``classify`` model's class score (its logit, the layer before
   the softmax: Simonyan et al. 2014 differentiate the unnormalised score), or — with no classifier — Shinde's other
   reading, *"which pixels … have more impact in activating the neuron"*: the mean activation of one layer of the
-  NST network itself (default VGG19 ``block5_conv4``, weights resolved as for NST), which needs no ImageNet head
+  NST network itself (default its deepest conv layer, weights resolved as for NST), which needs no ImageNet head
   (none is available offline).
 - :func:`saliency_map`: ``|∂score/∂pixel|`` max over RGB (``gradient``), or the same through guided ReLUs
   (``guided``: Springenberg et al. 2015, a ReLU passes a gradient only where both its input and the incoming
@@ -27,19 +27,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from classify.cli import (CLIError, Parser, add_output_args, check_output_dir, fraction, positive_int, run_main,
-                          size_arg)
+from classify.cli import (CLIError, Parser, add_output_args, check_output_dir, fraction, positive_int,
+                          refuse_to_replace, run_main, size_arg)
 
 METHODS = ("gradient", "guided", "occlusion")
-#: The layer whose mean activation is explained when no classifier is given (the deepest VGG19 conv layer).
-DEFAULT_LAYER = "block5_conv4"
+def default_layer(backbone: str) -> str:
+    """The layer whose mean activation is explained when no classifier is given: the backbone's deepest conv."""
+    from .config import conv_layer_names
+
+    return conv_layer_names(backbone)[-1]
 
 
 @dataclass
@@ -70,7 +73,7 @@ def _logit_model(model):
 
 
 def score_function(classifier=None, target: str | int | None = None, backbone: str = "vgg19",
-                   layer: str = DEFAULT_LAYER, weights: str | None = "auto", seed: int = 0) -> Scorer:
+                   layer: str | None = None, weights: str | None = "auto", seed: int = 0) -> Scorer:
     """What the maps explain (module docstring). ``classifier``: a :class:`classify.scoring.Classifier` (or a path
     to its ``.keras``) and ``target`` its class (name or index; default: each image's predicted class)."""
     import tensorflow as tf
@@ -98,6 +101,7 @@ def score_function(classifier=None, target: str | int | None = None, backbone: s
         return Scorer(fn, model, name)
     from .vgg import FeatureExtractor
 
+    layer = layer or default_layer(backbone)
     extractor = FeatureExtractor((layer,), backbone, "max", weights=weights, seed=seed)
 
     def fn(images):
@@ -154,18 +158,13 @@ def saliency_map(scorer: Scorer, images: np.ndarray, guided: bool = True, normal
     import tensorflow as tf
 
     x = tf.constant(np.asarray(images, np.float32))
-    with (guided_relus(scorer.model) if guided else _nothing()):
+    with (guided_relus(scorer.model) if guided else nullcontext()):
         with tf.GradientTape() as tape:
             tape.watch(x)
             score = tf.reduce_sum(scorer.fn(x))
         grad = tape.gradient(score, x)
     maps = np.max(np.abs(grad.numpy()), axis=-1)
     return _normalise(maps) if normalise else maps
-
-
-@contextmanager
-def _nothing():
-    yield 0
 
 
 def occlusion_map(scorer: Scorer, images: np.ndarray, patch: int = 32, stride: int = 16, fill: float = 127.5,
@@ -246,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default: the mean activation of a VGG layer)")
     p.add_argument("--class", dest="target", help="with --model: the class (default: each image's prediction)")
     p.add_argument("--backbone", choices=("vgg16", "vgg19"), default="vgg19", help="without --model")
-    p.add_argument("--layer", default=DEFAULT_LAYER, help="without --model: the layer whose activation is explained")
+    p.add_argument("--layer", help="without --model: the layer whose activation is explained (default: the "
+                                   "backbone's deepest conv layer)")
     p.add_argument("--weights", default="auto", help="without --model: VGG weights (auto, imagenet, hed, FILE, random)")
     p.add_argument("--size", type=size_arg, default=224, help="images are resized (short side) and centre-cropped")
     p.add_argument("--fraction", type=fraction, default=0.25, help="share of positions the mask keeps")
@@ -267,8 +267,7 @@ def _main(argv: Sequence[str]) -> int:
     from classify.images import ImageError, load_square, save_image
 
     out = check_output_dir(args.out)
-    if (out / "maps.npz").exists() and not args.overwrite:
-        raise CLIError(f"{out} already holds maps.npz: pass --overwrite to replace it")
+    refuse_to_replace(out, ("maps.npz",), args.overwrite)
     if args.target and not args.model:
         raise CLIError("--class needs --model")
     loaded, names = [], []
