@@ -338,7 +338,7 @@ def test_gauld_split_on_caltech(caltech101):
 
 
 def test_cli_set_overrides():
-    from nst_aug.reproduce.__main__ import _overrides
+    from classify.drivers import parse_overrides as _overrides
 
     base = MIKOLAJCZYK_PROFILES["smoke"]
     assert _overrides(["epochs=3", "archs=vgg9,vgg11", "learning_rate=0.01", "nst_pairs=5"], base) == {
@@ -349,7 +349,7 @@ def test_cli_set_overrides():
 
 # -------------------------------------------------------------------------------------------- notebooks
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mikolajczyk2019", "gauld2020", "gan_augmentation"])
+@pytest.mark.parametrize("name", ["mikolajczyk2019", "gauld2020", "gan_augmentation"])  # GAN drivers: test_gan_reproduce
 def test_notebook_executes_under_smoke(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

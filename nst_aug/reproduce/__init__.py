@@ -4,7 +4,8 @@
 - :mod:`.gauld`: Gauld 2020 (Caltech-101 crab/butterfly/scorpion, light/medium/heavy Kandinsky NST, 8 networks).
 - :mod:`.profiles`: the ``smoke``/``cpu``/``paper`` profiles as data, each listing where it departs from its paper.
 - :mod:`.tables`: Table I, paired statistics, Gauld's precision/recall table, figures.
-- :mod:`.common`: cached stages (``done.json``), in-process generation, training one network.
+- :mod:`classify.drivers` (shared with ``gan_aug.reproduce``): the command line, ``--set`` overrides, the work
+  counter, finding the data.
 
 Every stage is cached in the output folder: re-running the same command skips finished generation and training.
 """

@@ -31,36 +31,18 @@ from classify.files import write_json
 from classify.splits import Split, per_class_split
 
 from . import tables
-from .common import Counter, log, missing_data, shared_subfolder
+from classify.drivers import Counter, log, make_toy_classes, missing_data, shared_subfolder
 from .profiles import GauldProfile
 
 STYLE_FILE = "kandinsky_composition_vii.jpg"
 
 
 def make_toy_data(folder: Path, classes, per_class: int = 6, size: int = 64, seed: int = 0) -> tuple[Path, Path]:
-    """Synthetic stand-in data for the smoke profile when Caltech-101 is absent: per class, noisy images of a
-    class-specific shape and colour; plus a striped "style" image. Returns (root, style path)."""
-    from PIL import Image, ImageDraw
+    """Synthetic stand-in data for the smoke profile when Caltech-101 is absent
+    (:func:`classify.drivers.make_toy_classes`) plus a striped "style" image. Returns (root, style path)."""
+    from PIL import Image
 
-    rng = np.random.default_rng(seed)
-    root = folder / "classes"
-    for k, cls in enumerate(classes):
-        d = root / cls
-        d.mkdir(parents=True, exist_ok=True)
-        for j in range(per_class):
-            f = d / f"image_{j + 1:04d}.png"
-            if f.exists():
-                continue
-            arr = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
-            img = Image.fromarray(arr)
-            draw = ImageDraw.Draw(img)
-            colour = tuple(int(v) for v in np.roll([220, 60, 60], k))
-            x0, y0 = rng.integers(4, size // 3, 2)
-            box = [int(x0), int(y0), int(x0 + size // 2), int(y0 + size // 2)]
-            [draw.ellipse, draw.rectangle, draw.polygon][k % 3](
-                box if k % 3 < 2 else [(box[0], box[3]), (box[2], box[3]), ((box[0] + box[2]) // 2, box[1])],
-                fill=colour)
-            img.save(f)
+    root = make_toy_classes(folder / "classes", classes, per_class, size, seed)
     style = folder / "style.png"
     if not style.exists():
         y, x = np.mgrid[0:size, 0:size]

@@ -38,7 +38,7 @@ from classify.manifest import merge_manifests
 from classify.splits import Split, check_no_leakage, stratified_group_kfold, with_synthetic, write_split_file
 
 from . import tables
-from .common import Counter, log, missing_data, shared_subfolder
+from classify.drivers import Counter, log, missing_data, shared_subfolder
 from .profiles import MikolajczykProfile
 
 CLASSES = ("NV", "MEL")   # benign content, malignant style; AUC for MEL (positive index 1)

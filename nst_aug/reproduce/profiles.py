@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from classify.drivers import with_overrides
+
 
 @dataclass(frozen=True)
 class MikolajczykProfile:
@@ -145,20 +147,12 @@ GAULD_PROFILES: dict[str, GauldProfile] = {
 
 
 def get_profile(paper: str, name: str, **overrides):
-    """The profile ``name`` of ``paper`` (``mikolajczyk`` or ``gauld``) with any field overridden."""
+    """The profile ``name`` of ``paper`` (``mikolajczyk`` or ``gauld``) with any field overridden
+    (:func:`classify.drivers.with_overrides`: each override joins the departures)."""
     table = {"mikolajczyk": MIKOLAJCZYK_PROFILES, "gauld": GAULD_PROFILES}[paper]
     if name not in table:
         raise ValueError(f"unknown profile {name!r}; choose from {sorted(table)}")
-    profile = table[name]
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        unknown = set(overrides) - set(profile.to_dict())
-        if unknown:
-            raise ValueError(f"unknown profile field(s) {sorted(unknown)}")
-        profile = replace(profile, **overrides)
-        profile = replace(profile, departures=profile.departures + tuple(
-            f"overridden on the command line: {k}={v}" for k, v in sorted(overrides.items())))
-    return profile
+    return with_overrides(table[name], **overrides)
 
 
 __all__ = ["MikolajczykProfile", "GauldProfile", "MIKOLAJCZYK_PROFILES", "GAULD_PROFILES", "get_profile",
