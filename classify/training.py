@@ -18,6 +18,13 @@ average ``m_i = β m_{i−1} + (1−β) L_i``, ``s_i = m_i / (1 − β^{i+1})``,
 ``s_i > 4 · min_{j≤i} s_j`` (or NaN). The suggestion is fastai's: the lr where the smoothed loss falls
 fastest, ``argmin_i ds/di`` (lr is log-uniform in i) after skipping the first 10 and last 5 points. Weights are
 restored afterwards.
+
+fastai's optimiser (thesis §5: fastai v1's default for ``cnn_learner``; ``basic_train.py``: ``opt_func =
+partial(optim.Adam, betas=(0.9, 0.99))``, ``defaults.wd = 1e-2``, ``true_wd=True``, ``bn_wd=True``) is
+``make_optimizer("adamw")``: Keras's AdamW, whose decoupled decay ``w ← w − lr·wd·w`` is fastai's "true weight
+decay", applied to every weight (BatchNorm included, as ``bn_wd``), with ε 1e-8 (PyTorch's Adam). Discriminative
+learning rates (fastai ``lr_range(slice(a, b))`` = ``even_mults(a, b, n_groups)``: geometric steps from the first
+body group to the head) are per-variable multipliers of the one schedule (:class:`GroupAdamW`).
 """
 from __future__ import annotations
 
@@ -49,30 +56,95 @@ def set_seeds(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, momentum: float | None = None
+@keras.saving.register_keras_serializable("classify")
+class GroupAdamW(keras.optimizers.AdamW):
+    """AdamW whose step size is ``learning_rate × multiplier`` per variable (fastai's discriminative learning rates
+    over layer groups), for both the Adam step and the decoupled weight decay. ``multipliers`` maps a variable's
+    ``path`` to its factor (default 1). Keras 3 has no per-variable learning rate of its own (TF-Addons'
+    ``MultiOptimizer`` is gone); one optimiser keeps one 1cycle schedule and one cyclic β₁ for every group."""
+
+    def __init__(self, *args, multipliers: dict[str, float] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multipliers = dict(multipliers or {})
+        self._factors: list[float] = []
+
+    def build(self, var_list):
+        super().build(var_list)
+        self._factors = [float(self.multipliers.get(v.path, 1.0)) for v in var_list]
+
+    def _factor(self, variable) -> float:
+        return self._factors[self._get_variable_index(variable)] if self._factors else 1.0
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, learning_rate * self._factor(variable))
+
+    def _apply_weight_decay(self, variables):
+        # the base class's decay with this variable's rate (single device: no distribution-strategy merge call)
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                lr = keras.ops.cast(self.learning_rate, variable.dtype) * self._factor(variable)
+                wd = keras.ops.cast(self.weight_decay, variable.dtype)
+                variable.assign(variable - variable * wd * lr)
+
+    def get_config(self):
+        return {**super().get_config(), "multipliers": self.multipliers}
+
+
+#: fastai v1's Adam (``basic_train.py``): betas (0.9, 0.99), true weight decay 1e-2; PyTorch Adam's ε 1e-8.
+FASTAI_ADAM = dict(beta_1=0.9, beta_2=0.99, weight_decay=1e-2, epsilon=1e-8)
+
+
+def even_mults(start: float, stop: float, n: int) -> list[float]:
+    """fastai v1 ``even_mults``: ``n`` values from ``start`` to ``stop`` in equal ratios."""
+    if n == 1:
+        return [stop]
+    step = (stop / start) ** (1 / (n - 1))
+    return [start * step ** i for i in range(n)]
+
+
+def group_multipliers(groups: Sequence[Sequence], spread: float) -> dict[str, float]:
+    """Multipliers for :class:`GroupAdamW` giving ``slice(top/spread, top)`` over ``groups`` (first body group
+    ``1/spread`` of the head's rate; fastai ``lr_range``)."""
+    factors = even_mults(1.0 / spread, 1.0, len(groups))
+    return {v.path: f for group, f in zip(groups, factors) for v in group}
+
+
+def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, momentum: float | None = None,
+                   weight_decay: float | None = None, multipliers: dict[str, float] | None = None
                    ) -> keras.optimizers.Optimizer:
-    """``adam`` (Mikołajczyk: unspecified, Keras's default; thesis: fastai's Adam) or ``sgd`` (Cho: lr 0.005).
+    """``adam`` (Mikołajczyk: unspecified, Keras's default), ``adamw`` (the thesis's fastai Adam,
+    :data:`FASTAI_ADAM`; ``weight_decay`` overrides its 1e-2, ``multipliers`` gives per-variable rates) or ``sgd``
+    (Cho: lr 0.005).
 
     Adam's β₁ is held in a ``keras.Variable`` so :class:`CyclicMomentum` can change it between steps of an
     already-compiled train function (a Python float would be baked into the graph). SGD's momentum stays constant.
     """
-    if name == "adam":
-        opt = keras.optimizers.Adam(learning_rate, beta_1=0.9 if momentum is None else momentum)
+    if name in ("adam", "adamw"):
+        if name == "adam":
+            opt = keras.optimizers.Adam(learning_rate, beta_1=0.9 if momentum is None else momentum)
+        else:
+            kw = {**FASTAI_ADAM, **({} if momentum is None else {"beta_1": momentum}),
+                  **({} if weight_decay is None else {"weight_decay": weight_decay})}
+            opt = GroupAdamW(learning_rate, multipliers=multipliers, **kw)
         opt.beta_1 = keras.Variable(float(opt.beta_1), trainable=False, name="beta_1", dtype="float32")
     elif name == "sgd":
         # Keras 3's SGD branches on ``momentum != 0`` in Python, so its momentum must stay a float: 1cycle's
         # cyclic momentum is available with Adam only (the thesis's optimiser).
         opt = keras.optimizers.SGD(learning_rate, momentum=0.0 if momentum is None else momentum)
     else:
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")
+        raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {name!r}")
     return opt
 
 
 def compile_model(model: keras.Model, optimizer: str | keras.optimizers.Optimizer = "adam",
                   learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
-                  momentum: float | None = None) -> keras.Model:
+                  momentum: float | None = None, weight_decay: float | None = None,
+                  multipliers: dict[str, float] | None = None) -> keras.Model:
     """Compile with sparse categorical cross-entropy and accuracy (labels are class indices)."""
-    opt = make_optimizer(optimizer, learning_rate, momentum) if isinstance(optimizer, str) else optimizer
+    opt = (make_optimizer(optimizer, learning_rate, momentum, weight_decay, multipliers)
+           if isinstance(optimizer, str) else optimizer)
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -290,26 +362,34 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset | None,
 def fine_tune(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset | None, out_dir: str | os.PathLike,
               head_epochs: int, epochs: int, max_lr: float, steps_per_epoch: int, optimizer: str = "adam",
               patience: int | None = None, class_weight: dict[int, float] | None = None,
-              unfrozen_lr_factor: float = 0.1, verbose: int | str = "auto") -> dict[str, list[float]]:
+              unfrozen_lr_factor: float = 0.1, verbose: int | str = "auto", train_bn: bool = False,
+              lr_spread: float = 1.0, weight_decay: float | None = None) -> dict[str, list[float]]:
     """Thesis §5 / fastai: train the new head with the backbone frozen (1cycle, ``max_lr``) for ``head_epochs``,
-    then unfreeze everything and train ``epochs`` more with 1cycle at ``max_lr · unfrozen_lr_factor`` (fastai's
-    ``unfreeze(); fit_one_cycle(n, slice(..., lr/10))`` pattern, without discriminative rates). Models without a
+    then unfreeze everything and train ``epochs`` more with 1cycle at ``max_lr · unfrozen_lr_factor`` for the
+    head (fastai's ``unfreeze(); fit_one_cycle(n, slice(..., lr/10))`` pattern). ``lr_spread`` > 1 gives fastai's
+    discriminative rates after unfreezing, ``slice(top/lr_spread, top)`` over :func:`classify.models.layer_groups`
+    (needs ``optimizer="adamw"``); ``train_bn`` keeps the frozen body's BatchNorm trainable. Models without a
     ``backbone`` layer are simply trained for ``head_epochs + epochs``."""
+    from .models import layer_groups
+
     history: dict[str, list[float]] = {}
 
-    def run(n_epochs: int, lr: float, start: int) -> None:
+    def run(n_epochs: int, lr: float, start: int, multipliers=None) -> None:
         schedule, momentum = one_cycle(lr, max(2, n_epochs * steps_per_epoch))
-        compile_model(model, optimizer, schedule)
+        compile_model(model, optimizer, schedule, weight_decay=weight_decay, multipliers=multipliers)
         h = fit(model, train, val, start + n_epochs, out_dir, patience, class_weight,
                 extra_callbacks=[momentum], initial_epoch=start, verbose=verbose, steps_per_epoch=steps_per_epoch)
         for k, v in h.items():
             history.setdefault(k, []).extend(v)
 
-    has_backbone = set_backbone_trainable(model, False)
+    if lr_spread != 1.0 and optimizer != "adamw":
+        raise ValueError("discriminative learning rates (lr_spread != 1) need optimizer 'adamw'")
+    has_backbone = set_backbone_trainable(model, False, train_bn)
     if has_backbone and head_epochs:
         run(head_epochs, max_lr, 0)
         set_backbone_trainable(model, True)
-        run(epochs, max_lr * unfrozen_lr_factor, head_epochs)
+        multipliers = group_multipliers(layer_groups(model), lr_spread) if lr_spread != 1.0 else None
+        run(epochs, max_lr * unfrozen_lr_factor, head_epochs, multipliers)
     else:
         set_backbone_trainable(model, True)
         run(head_epochs + epochs, max_lr, 0)
