@@ -362,6 +362,17 @@ def shared_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     return path.resolve()
 
 
+def read_groups(metadata_csv: str | os.PathLike, column: str = "lesion_id", key: str = "image") -> dict[str, str]:
+    """``{image id: group}`` from a metadata CSV (HAM10000 / ISIC ``metadata.csv``: ``image,lesion_id,…``), for
+    splits that keep every image of one lesion on one side (:func:`classify.splits.stratified_split`
+    ``group_of``). Rows with an empty group are left out (the image is then its own group)."""
+    with open(metadata_csv, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or key not in reader.fieldnames or column not in reader.fieldnames:
+            raise ValueError(f"{metadata_csv}: needs columns {key!r} and {column!r}; has {reader.fieldnames}")
+        return {row[key]: row[column] for row in reader if row.get(column)}
+
+
 def class_counts(samples: Iterable[Sample]) -> dict[str, int]:
     """Number of samples per label, labels sorted by name."""
     counts = Counter(s.label for s in samples)

@@ -142,12 +142,14 @@ def _cut_counts(n: int, fractions: Sequence[float]) -> list[int]:
     return counts.tolist()
 
 
-def stratified_split(samples: Iterable[Sample], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
-                     ) -> Split:
+def stratified_split(samples: Iterable[Sample], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
+                     group_of: Callable[[Sample], str] | None = None) -> Split:
     """Stratified train/val/test split of the real samples (thesis §5: 80/10/10), synthetic ones added to train.
 
     For each class c with n_c samples, the counts are ``round(f · n_c)`` by largest remainder, so every part keeps
-    the class proportions to within one sample per class.
+    the class proportions to within one sample per class. With ``group_of`` (e.g. HAM10000's ``lesion_id``:
+    several images of one lesion) whole groups are dealt out in random order: a part takes groups until it
+    holds its count, so the parts are disjoint in groups and the counts hold to within one group.
     """
     if len(fractions) != 3 or min(fractions) < 0 or sum(fractions) <= 0:
         raise ValueError(f"fractions must be three non-negative numbers (train, val, test), got {fractions}")
@@ -157,9 +159,31 @@ def stratified_split(samples: Iterable[Sample], fractions: Sequence[float] = (0.
     for items in _by_class(real).values():
         items = _shuffled(items, rng)
         a, b, _ = _cut_counts(len(items), fractions)
-        train += items[:a]
-        val += items[a:a + b]
-        test += items[a + b:]
+        if group_of is None:
+            train += items[:a]
+            val += items[a:a + b]
+            test += items[a + b:]
+            continue
+        by_group: dict[str, list[Sample]] = {}
+        for x in items:
+            by_group.setdefault(group_of(x), []).append(x)
+        n_train = n_val = 0
+        for members in by_group.values():
+            if n_train < a:
+                train += members
+                n_train += len(members)
+            elif n_val < b:
+                val += members
+                n_val += len(members)
+            else:
+                test += members
+    if group_of is not None:
+        seen: dict[str, str] = {}
+        for name, part in (("train", train), ("val", val), ("test", test)):
+            for x in part:
+                if seen.setdefault(group_of(x), name) != name:
+                    raise ValueError(f"group {group_of(x)!r} has images of several classes: cannot stratify by "
+                                     "class and keep it whole")
     return _finish(train, val, test, synthetic, real)
 
 

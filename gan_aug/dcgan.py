@@ -39,6 +39,10 @@ class DCGAN(GAN):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
+    def realness(self, images) -> "tf.Tensor":
+        """``D(x) = σ(logit)``, the discriminator's probability that each image is real (images in [-1, 1])."""
+        return tf.sigmoid(tf.cast(self.discriminator(images, training=False), tf.float32))[:, 0]
+
     def train_step(self, real):
         if isinstance(real, tuple):  # (images, labels) datasets: labels unused
             real = real[0]

@@ -166,6 +166,25 @@ def translate(generator, opts, out: Path, writer: ManifestWriter, done_sources: 
     return written, skipped
 
 
+def keep_fooling(run_dir: str | os.PathLike, samples: Sequence, threshold: float = 0.5, batch_size: int = 16
+                 ) -> tuple[list, list[float]]:
+    """Cho §III: keep the generated images "that discriminator is fooled by", ``D(x) > threshold`` (0.5: the
+    discriminator calls them real), with the trained DCGAN's discriminator at its latest checkpoint. Returns
+    ``(kept samples, D(x) of every sample)``."""
+    from .training import load_trained
+
+    model, opts, _ = load_trained(run_dir)
+    if not hasattr(model, "realness"):
+        raise ValueError(f"{run_dir}: a {type(model).__name__} run has no single real/fake discriminator")
+    scores: list[float] = []
+    for start in range(0, len(samples), batch_size):
+        batch = [load_image(s.path, size=(opts.size, opts.size), resample=opts.resample)
+                 for s in samples[start:start + batch_size]]
+        x = np.stack(batch).astype("float32") / 127.5 - 1.0
+        scores += [float(v) for v in np.asarray(model.realness(x))]
+    return [s for s, d in zip(samples, scores) if d > threshold], scores
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m gan_aug.generate", description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a training run folder (holds run.json and checkpoints/)")
@@ -191,35 +210,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_main(_main, argv)
 
 
-def _main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
-    kind, opts, record = load_run(args.run)
-    if kind.translates and not args.input:
-        raise CLIError("a CycleGAN run translates images: give --input")
-    if not kind.translates and not args.per_class:
-        raise CLIError("DCGAN/ACGAN generate from noise: give --per-class N")
-    if args.seed is not None:
-        opts = dataclasses.replace(opts, seed=args.seed)
-    out = check_output_dir(args.out)
-    if args.overwrite:
-        remove_listed_outputs(out)
-    rows = read_manifest_rows(out)
-    if rows and not args.resume:
-        raise CLIError(f"{out} already holds {len(rows)} generated images: leave out --no-resume to continue, or "
-                       "--overwrite to start afresh")
-    seeds = {r.get("seed") for r in rows if not kind.translates}
-    if seeds and seeds != {str(opts.seed)}:
-        raise CLIError(f"{out} holds images made with seed {', '.join(sorted(seeds))}, not {opts.seed}: use another "
-                       "--out, or --overwrite")
+def generate_images(run_dir: str | os.PathLike, out: str | os.PathLike, *, per_class: int | None = None,
+                    classes: Sequence[str] | None = None, samples: Sequence | None = None, direction: str = "a2b",
+                    label: str | None = None, seed: int | None = None, checkpoint: str | os.PathLike | None = None,
+                    batch_size: int = 8, fmt: str = "png", resume: bool = True, overwrite: bool = False,
+                    progress: bool = True) -> dict:
+    """Generate into ``out`` with a training run's generator (module docstring) — what the CLI and the drivers
+    call. DCGAN/ACGAN: ``per_class`` images from noise (ACGAN: of ``classes``, default all); CycleGAN: translate
+    ``samples`` (:class:`classify.data.Sample`) in ``direction``. Returns ``{"out", "made", "already_done",
+    "skipped"}``; ``ValueError`` for a request the run cannot serve."""
+    kind, opts, record = load_run(run_dir)
+    if kind.translates and samples is None:
+        raise ValueError("a CycleGAN run translates images: give --input")
+    if not kind.translates and not per_class:
+        raise ValueError("DCGAN/ACGAN generate from noise: give --per-class N")
+    if seed is not None:
+        opts = dataclasses.replace(opts, seed=seed)
     labels = indices = None
     if not kind.translates:
         if kind.conditional:
             all_classes = record["data"]["classes"]
-            check_classes(args.classes, all_classes, f"run {args.run}")
-            labels = args.classes or all_classes
+            check_classes(classes, all_classes, f"run {run_dir}")
+            labels = list(classes or all_classes)
             indices = [all_classes.index(c) for c in labels]
         else:
-            labels, indices = [args.label or record["data"]["images"].get("label") or ""], [0]
+            labels, indices = [label or record["data"]["images"].get("label") or ""], [0]
+    out = Path(out)
+    if overwrite:
+        remove_listed_outputs(out)
+    rows = read_manifest_rows(out)
+    if rows and not resume:
+        raise ValueError(f"{out} already holds {len(rows)} generated images: leave out --no-resume to continue, "
+                         "or --overwrite to start afresh")
+    seeds = {r.get("seed") for r in rows if not kind.translates}
+    if seeds and seeds != {str(opts.seed)}:
+        raise ValueError(f"{out} holds images made with seed {', '.join(sorted(seeds))}, not {opts.seed}: use "
+                         "another --out, or --overwrite")
+    gen_name = ("gen_ab" if direction == "a2b" else "gen_ba") if kind.translates else kind.generators[0]
+    generator, gen_path, epoch = load_generator(run_dir, gen_name, checkpoint)
+    depends = Path(run_dir).resolve() / record.get("training_images", "training_images.csv")
+    if not depends.is_file():
+        print(f"warning: {run_dir} lists no training images: classify cannot tell which folds its images leak into")
+    base_row = {"method": kind.name, "preset": Path(run_dir).name, "weights": str(gen_path.resolve()),
+                "size": opts.size, "steps": epoch, "seed": opts.seed, "style": "", "backbone": kind.description(opts),
+                DEPENDS_COLUMN: str(depends) if depends.is_file() else ""}
+    out.mkdir(parents=True, exist_ok=True)
+    with ManifestWriter(out, extra_columns=EXTRA_COLUMNS) as writer:
+        if kind.translates:
+            target = "domain_b" if direction == "a2b" else "domain_a"
+            label = label if label is not None else record["data"][target]["label"]
+            done = {r["source"] for r in rows if r.get("direction") == direction}
+            taken = {r["output"] for r in rows}
+            n, bad = translate(generator, opts, out, writer, done, taken, [s.path for s in samples], direction,
+                               label, batch_size, base_row, fmt, progress)
+        else:
+            done = {r["output"] for r in rows}
+            n = generate_from_noise(generator, kind, opts, out, writer, done, labels, indices, per_class,
+                                    batch_size, base_row, fmt, progress)
+            bad = []
+    return {"out": str(out), "made": n, "already_done": len(done), "skipped": bad, "translates": kind.translates}
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    kind, _, _ = load_run(args.run)
+    if kind.translates and not args.input:
+        raise CLIError("a CycleGAN run translates images: give --input")
+    if not kind.translates and not args.per_class:
+        raise CLIError("DCGAN/ACGAN generate from noise: give --per-class N")
+    out = check_output_dir(args.out)
     samples = skipped = None
     if kind.translates:
         from .data import select_samples
@@ -227,31 +286,20 @@ def _main(argv: Sequence[str]) -> int:
         samples, skipped, note = select_samples(args.input, args.csv, args.images, args.split_file, args.part)
         if note:
             print(note)
-    gen_name = ("gen_ab" if args.direction == "a2b" else "gen_ba") if kind.translates else kind.generators[0]
-    generator, gen_path, epoch = load_generator(args.run, gen_name, args.checkpoint)
-    depends = Path(args.run).resolve() / record.get("training_images", "training_images.csv")
-    if not depends.is_file():
-        print(f"warning: {args.run} lists no training images: classify cannot tell which folds its images leak into")
-    base_row = {"method": kind.name, "preset": Path(args.run).name, "weights": str(gen_path.resolve()),
-                "size": opts.size, "steps": epoch, "seed": opts.seed, "style": "", "backbone": kind.description(opts),
-                DEPENDS_COLUMN: str(depends) if depends.is_file() else ""}
-    progress = not args.quiet
-    with ManifestWriter(out, extra_columns=EXTRA_COLUMNS) as writer:
-        if kind.translates:
-            target = "domain_b" if args.direction == "a2b" else "domain_a"
-            label = args.label if args.label is not None else record["data"][target]["label"]
-            done = {r["source"] for r in rows if r.get("direction") == args.direction}
-            taken = {r["output"] for r in rows}
-            n, bad = translate(generator, opts, out, writer, done, taken, [s.path for s in samples], args.direction,
-                               label, args.batch_size, base_row, args.format, progress)
-            report_skipped(skipped + bad, limit=skipped_limit(args))
-            print(f"translated {n} images {args.direction} ({len(done)} already done, {len(skipped) + len(bad)} "
-                  f"skipped) -> {out}")
-        else:
-            done = {r["output"] for r in rows}
-            n = generate_from_noise(generator, kind, opts, out, writer, done, labels, indices, args.per_class,
-                                    args.batch_size, base_row, args.format, progress)
-            print(f"wrote {n} images ({len(done)} already there) -> {out}")
+    try:
+        done = generate_images(args.run, out, per_class=args.per_class, classes=args.classes, samples=samples,
+                               direction=args.direction, label=args.label, seed=args.seed,
+                               checkpoint=args.checkpoint, batch_size=args.batch_size, fmt=args.format,
+                               resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    if kind.translates:
+        bad = skipped + done["skipped"]
+        report_skipped(bad, limit=skipped_limit(args))
+        print(f"translated {done['made']} images {args.direction} ({done['already_done']} already done, {len(bad)} "
+              f"skipped) -> {out}")
+    else:
+        print(f"wrote {done['made']} images ({done['already_done']} already there) -> {out}")
     return 0
 
 

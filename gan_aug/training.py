@@ -148,3 +148,56 @@ def dependencies_of_sets(gan: GANKind, data: dict) -> list[str]:
     from classify.manifest import group_key
 
     return list(dict.fromkeys(group_key(p) for name in gan.data_sets for p in data[name].paths))
+
+
+# ------------------------------------------------------------------------------------------ cached stages
+def train_or_resume(kind: str, opts, out_dir: str | os.PathLike, data: dict, verbose: int = 2) -> tuple[dict, bool]:
+    """A driver's GAN stage: ``(run.json record, cached)``. A folder holding this run finished (same kind,
+    options and training images) is returned as it is; the same run unfinished is resumed from its checkpoint;
+    anything else in the folder (files of :data:`gan_aug.runs.RUN_FILES`) is replaced by a fresh run."""
+    from classify.files import read_json, remove_files
+
+    from .runs import RUN_FILES
+
+    out = Path(out_dir)
+    gan = get_kind(kind)
+    opts = capped_batch(opts, data, gan)
+    stored = read_json(out / RUN_JSON)
+    depends = data.get("depends") or dependencies_of_sets(gan, data)
+    same = False
+    if stored:
+        old = (out / TRAINING_IMAGES).read_text().split("\n")[1:] if (out / TRAINING_IMAGES).is_file() else []
+        same = (stored.get("kind") == kind and stored.get("options") == dataclasses.asdict(opts)
+                and [x for x in old if x] == [str(p) for p in depends])
+        if same and stored.get("status") == "finished" and stored.get("epochs_done", 0) >= opts.epochs:
+            return stored, True
+        if not same:
+            remove_files(out, RUN_FILES)
+    record = train(kind, opts, out, data, resume=same, verbose=verbose)
+    record.pop("model", None)
+    if record["status"] != "finished":
+        raise RuntimeError(f"{out}: GAN training stopped ({record['status']}); see its history.csv")
+    return record, False
+
+
+def load_trained(run_dir: str | os.PathLike):
+    """The whole trained model of a run (generators *and* discriminators) at its latest checkpoint: what needs
+    a discriminator after training (Cho's filter). Generation alone needs only :func:`gan_aug.generate.
+    load_generator`."""
+    from classify.files import read_json
+
+    from .callbacks import latest_checkpoint
+
+    run_dir = Path(run_dir)
+    record = read_json(run_dir / RUN_JSON)
+    if not record:
+        raise FileNotFoundError(f"{run_dir}: not a gan_aug training run (no run.json)")
+    gan = get_kind(record["kind"])
+    opts = gan.options(**{**record["options"], "jit_compile": False})
+    found = latest_checkpoint(run_dir)
+    if found is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint")
+    n_classes = len(record["data"].get("classes", [])) or 1
+    model = compile_gan(gan.build(opts, n_classes), opts)
+    model.load_state(found[1])
+    return model, opts, record

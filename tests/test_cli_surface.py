@@ -22,11 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 CLIS = [("classify.train", []), ("classify.evaluate", []), ("nst_aug.generate", []), ("nst_aug.pseudo_label", []),
         ("nst_aug.look", []), ("nst_aug.reproduce", []), ("gan_aug.train", []), ("gan_aug.train", ["cyclegan"]),
         ("gan_aug.train", ["dcgan"]), ("gan_aug.train", ["acgan"]), ("gan_aug.generate", []),
-        ("gan_aug.path_rank_filter", []), ("nst_aug.saliency", [])]
+        ("gan_aug.path_rank_filter", []), ("nst_aug.saliency", []), ("gan_aug.reproduce", []),
+        ("gan_aug.evaluate", [])]
 
 
 def _main(module: str):
-    return import_module(module if module != "nst_aug.reproduce" else "nst_aug.reproduce.__main__").main
+    return import_module(module if not module.endswith(".reproduce") else module + ".__main__").main
 
 
 @pytest.mark.parametrize("module,sub", CLIS, ids=[" ".join([m, *s]) for m, s in CLIS])
@@ -107,6 +108,7 @@ def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str]
         ("nst_aug.generate", ["--out", str(a_file)], "is a file"),
         ("nst_aug.look", ["--out", str(a_file)], "is a file"),
         ("nst_aug.reproduce", ["gauld", "--out", str(a_file)], "is a file"),
+        ("gan_aug.reproduce", ["cho", "--out", str(a_file)], "is a file"),
         ("gan_aug.train", ["cyclegan", *gan_data, "--out", str(a_file)], "is a file"),
         ("gan_aug.generate", [str(acgan), "--per-class", "2", "--out", str(a_file)], "is a file"),
         ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "MEL", "--alpha", "0.5", "--out",
@@ -230,7 +232,7 @@ def test_versions_console_scripts_and_license():
     cfg.read(REPO / "setup.cfg")
     scripts = dict(line.split(" = ") for line in cfg["options.entry_points"]["console_scripts"].strip().splitlines())
     targets = {v.split(":")[0] for v in scripts.values()}
-    assert targets == {m if m != "nst_aug.reproduce" else "nst_aug.reproduce.__main__" for m, _ in CLIS}
+    assert targets == {m if not m.endswith(".reproduce") else m + ".__main__" for m, _ in CLIS}
     for target in scripts.values():
         module, func = target.split(":")
         assert callable(getattr(import_module(module), func))
@@ -284,7 +286,7 @@ def test_safe_extract_refuses_members_outside_the_folder(tmp_path):
 def test_notebooks_install_from_a_real_source_and_say_what_smoke_means():
     """No placeholder repository URL; a device check; Drive output; the smoke warning; a GAN notebook."""
     names = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
-    assert names == ["gan_augmentation", "gauld2020", "mikolajczyk2019"]
+    assert names == ["cho2021", "gan_augmentation", "gauld2020", "mikolajczyk2019", "thesis_acgan", "thesis_prf"]
     for name in names:
         text = (REPO / "notebooks" / f"{name}.ipynb").read_text()
         assert "OWNER" not in text and "pip wheel --no-deps" in text

@@ -1,0 +1,48 @@
+"""``python -m gan_aug.reproduce {thesis-acgan,thesis-prf,cho} [--profile smoke|cpu|paper] [--out DIR] [--data PATH]``
+
+The command line every driver shares (:func:`classify.drivers.reproduce_parser`).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from classify.cli import run_main
+from classify.drivers import reproduce_parser, run_reproduction
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return reproduce_parser(
+        "python -m gan_aug.reproduce",
+        "Reproduce the thesis's Tables 6.2 (ACGAN + CycleGAN) and 7.2 (Path-Rank-Filter + CycleGAN) or Cho's "
+        "Table I (DCGAN) end to end; every stage is cached in --out (re-running resumes).",
+        ("thesis-acgan", "thesis-prf", "cho"),
+        "thesis-*: an ISIC 2019 ground-truth CSV or the folder holding it (with images/ or "
+        "ISIC_2019_Training_Input/, and metadata.csv with lesion_id when there is one; cpu default "
+        "$NST_AUG_SHARED_DATA/isic8_ham10000). cho: Caltech-101 101_ObjectCategories (default "
+        "$NST_AUG_SHARED_DATA/caltech101/...). smoke without data: synthetic toy images")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
+    return run_main(_main, argv)
+
+
+def _run(profile, out, args) -> dict:
+    if args.paper == "cho":
+        from .cho import run
+        return run(profile, out, args.data)
+    from .thesis import run_acgan, run_prf
+    return (run_acgan if args.paper == "thesis-acgan" else run_prf)(profile, out, args.data)
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    from .profiles import get_profile
+
+    return run_reproduction(args, get_profile, _run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
