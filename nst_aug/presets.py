@@ -15,6 +15,32 @@ _GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_c
 GAULD_RATIOS = {"light": 1e9, "medium": 1e8, "heavy": 1e7}
 
 
+#: VGG16/VGG19 conv widths per block (Simonyan & Zisserman, Table 1).
+VGG_BLOCK_WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+
+
+def inetwork_calibration(layers) -> dict[tuple[str, str], float]:
+    """Per style term ``(a, b)`` (adjacent VGG conv layers, a shallower), the factor ``c`` that turns our
+    normalisation into INetwork's: ours divides ``Σ(G − A)²`` (G unnormalised, over ``M`` positions of the larger
+    map) by ``4·N_a·N_b·M²``, INetwork's ``style_loss`` by ``4·3²·(HW)²`` for every layer. With ``M = HW/4^(k−1)``
+    in block ``k`` of ``a``:  ``c = 4 N_a N_b M² / (36 (HW)²) = N_a N_b / (9 · 16^(k−1))`` — independent of the
+    image size. (Same-layer terms: ``N_a = N_b``.)"""
+    block = lambda name: int(name.split("_")[0].replace("block", ""))  # noqa: E731
+    return {(a, b): VGG_BLOCK_WIDTHS[block(a)] * VGG_BLOCK_WIDTHS[block(b)] / (9.0 * 16.0 ** (block(a) - 1))
+            for a, b in zip(layers[:-1], layers[1:])}
+
+
+def calibrated_chain_weights(layers, all_layers) -> dict[str, float]:
+    """Novak & Nikulin's geometric chain weights (§3.1, shallow heavier, summing to 1) times
+    :func:`inetwork_calibration`: each term then weighs in the content:style balance what INetwork's
+    normalisation gave it, with every weight positive. Keyed by the shallow layer of each term (the engine's
+    chain convention)."""
+    from .losses import layer_weights
+
+    geometric = layer_weights(layers[:-1], all_layers, "geometric")
+    return {a: geometric[a] * c for (a, _), c in inetwork_calibration(layers).items()}
+
+
 def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
     """Mikołajczyk & Grochowski 2018 §IV.D: Gatys NST "with improvements detailed in [40]" (Novak & Nikulin).
 
@@ -22,6 +48,34 @@ def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
     reproduces titu1994 ``INetwork.py`` (whose defaults the paper's settings match exactly) including its loss:
     the "chain" there is a difference of same-layer Gram losses whose weights telescope to −1 on the last layer,
     and its normalisation is 1/(4·3²·(HW)²) for every layer; a warning says so when it runs.
+
+    Calibration: the paper's constants (content 0.025, style 1.0) are INetwork's, and only mean what they meant
+    there with INetwork's normalisation. Our Gatys normalisation 1/(4N²M²) rescales each term by
+    ``1/c`` (:func:`inetwork_calibration`: conv1 ×0.0022 … conv5 ×2.25 relative to INetwork), so the paper preset
+    multiplies Novak & Nikulin's positive geometric weights by ``c`` (:func:`calibrated_chain_weights`).
+    Effective weight per term in INetwork's units (ours) vs INetwork's own per-layer weights:
+
+    ============================  ========  ========  ==============
+    term (ours) / layer (INet.)   geometric     c      ours · c | INetwork
+    ============================  ========  ========  ==============
+    conv1_1→1_2 / conv1_1         0.500       455      228  | +0.0005
+    conv1_2→2_1 / conv1_2         0.250       910      228  | +0.0005
+    conv2_1→2_2 / conv2_1         0.125       114      14.2 | +0.001
+    conv2_2→3_1 / conv2_2         0.0625      228      14.2 | +0.002
+    conv3_1→3_2 / conv3_1         0.0313      28.4     0.89 | +0.004
+    conv3_2→3_3 / conv3_2         0.0156      28.4     0.44 | +0.008
+    conv3_3→4_1 / conv3_3         0.0078      56.9     0.44 | +0.016
+    conv4_1→4_2 / conv4_1         0.0039      7.11     0.028 | +0.031
+    conv4_2→4_3 / conv4_2         0.0020      7.11     0.014 | +0.063
+    conv4_3→5_1 / conv4_3         0.00098     7.11     0.0069 | +0.125
+    conv5_1→5_2 / conv5_1         0.00049     0.444    0.00022 | +0.25
+    conv5_2→5_3 / conv5_2         0.00024     0.444    0.00011 | +0.5
+    — / conv5_3                                               | −1
+    ============================  ========  ========  ==============
+
+    The two distributions differ in shape by design (Novak & Nikulin weight shallow layers; INetwork's telescoped
+    chain weights deep ones and rewards mismatching conv5_3); what the calibration fixes is the *scale* each
+    term carries against the content term, which the uncalibrated preset got wrong by up to 455×.
     """
     paper = NSTConfig(
         name="mikolajczyk2019",
@@ -36,7 +90,8 @@ def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
         style_layers=CONV_LAYERS["vgg16"],  # Novak & Nikulin §3.2: style on all conv layers
         style_weight=1.0,                 # §IV.D "style weight equal 1.0"
         style_normalisation="gatys",      # Novak & Nikulin keep Gatys's 1/(4N²M²) per layer
-        style_layer_weights="geometric",  # Novak & Nikulin §3.1: w_l ∝ 2^(D − d(l)), shallow layers heavier
+        # Novak & Nikulin §3.1: w_l ∝ 2^(D − d(l)), shallow layers heavier; × INetwork calibration (docstring)
+        style_layer_weights=calibrated_chain_weights(CONV_LAYERS["vgg16"], CONV_LAYERS["vgg16"]),
         style_terms="chain",              # Novak & Nikulin §3.4–3.5: correlation chain of adjacent layers
         shift=-1.0,                       # Novak & Nikulin §3.3: shifted activations, s = −1
         tv_weight=8.5e-5,                 # paper silent; INetwork default total_variation_weight

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 import pytest
 
 from nst_aug.config import NSTConfig
@@ -34,7 +36,36 @@ def test_mikolajczyk2019_paper_numbers():
     assert c.style_layers == CONV_LAYERS["vgg16"] and len(c.style_layers) == 13
     assert c.shift == -1.0
     assert c.style_terms == "chain"
-    assert c.style_layer_weights == "geometric"
+    from nst_aug.presets import calibrated_chain_weights
+    assert c.style_layer_weights == calibrated_chain_weights(CONV_LAYERS["vgg16"], CONV_LAYERS["vgg16"])
+
+
+def test_mikolajczyk2019_calibration_gives_inetwork_scale_per_term():
+    """c · (our Gatys-normalised term) == INetwork's normalisation of the same Grams, for a same-block term at the
+    paper's 224 px and at another size (c does not depend on it); and the preset's first weights by hand."""
+    import tensorflow as tf
+
+    from nst_aug.losses import style_layer_loss
+    from nst_aug.presets import inetwork_calibration
+
+    layers = CONV_LAYERS["vgg16"]
+    c = inetwork_calibration(layers)
+    assert c[("block1_conv1", "block1_conv2")] == pytest.approx(64 * 64 / 9)            # 455.1
+    assert c[("block3_conv3", "block4_conv1")] == pytest.approx(256 * 512 / (9 * 256))   # 56.9
+    assert c[("block5_conv2", "block5_conv3")] == pytest.approx(512 * 512 / (9 * 16 ** 4))  # 0.444 = 1/2.25
+    rng = np.random.default_rng(0)
+    for side in (224, 96):
+        for block, n in ((1, 64), (3, 256), (5, 512)):
+            m = (side // 2 ** (block - 1)) ** 2
+            g = tf.constant(rng.normal(size=(1, n, n)), tf.float32)
+            a = tf.constant(rng.normal(size=(1, n, n)), tf.float32)
+            ours = float(style_layer_loss(g, a, "gatys")[0])
+            inet = float(style_layer_loss(g, a, "inetwork", num_positions=m, image_pixels=side * side)[0])
+            assert ours * n * n / (9 * 16 ** (block - 1)) == pytest.approx(inet, rel=1e-4)
+    w = mikolajczyk2019().style_layer_weights
+    # geometric over the 12 chain terms: 2^(11−i) / (2^12 − 1)
+    assert w["block1_conv1"] == pytest.approx(2 ** 11 / 4095 * 64 * 64 / 9, rel=1e-6)
+    assert w["block5_conv2"] == pytest.approx(1 / 4095 * 512 * 512 / (9 * 16 ** 4), rel=1e-6)
 
 
 def test_mikolajczyk2019_effective_style_weights_positive(vgg16_random):
@@ -45,7 +76,7 @@ def test_mikolajczyk2019_effective_style_weights_positive(vgg16_random):
     assert list(engine.style_weights) == list(zip(layers[:-1], layers[1:]))  # 12 adjacent-layer cross Grams
     weights = list(engine.style_weights.values())
     assert all(w > 0 for w in weights)
-    assert weights == sorted(weights, reverse=True)  # shallow pairs heavier
+    assert weights[0] > 1000 * weights[-1]  # shallow pairs heavier (Novak & Nikulin), in INetwork's scale
 
 
 def test_mikolajczyk2019_inetwork_variant(vgg16_random):
