@@ -21,7 +21,8 @@ CSV_NAME = "ISIC_2019_Training_GroundTruth.csv"
 
 def isic_data(data: str | os.PathLike | None, profile, out: Path) -> tuple[list[Sample], dict[str, str], str]:
     """The thesis's images: ``data`` (an ISIC 2019 ground-truth CSV, or a folder holding it with ``images/`` or
-    ``ISIC_2019_Training_Input/``); default ``$NST_AUG_SHARED_DATA/isic8_ham10000`` (cpu) or toy class folders
+    ``ISIC_2019_Training_Input/``; lesion ids from ``metadata.csv`` or ``ISIC_2019_Training_Metadata.csv`` beside
+    it); default ``$NST_AUG_SHARED_DATA/isic8_ham10000`` (cpu) or toy class folders
     (smoke). Returns ``(usable samples of the profile's classes, {image id: lesion id}, description)``."""
     if data is None and profile.name == "smoke":
         root = make_toy_classes(out / "toy", profile.classes, per_class=16, size=48, seed=profile.seed)
@@ -40,8 +41,10 @@ def isic_data(data: str | os.PathLike | None, profile, out: Path) -> tuple[list[
     if not csv.is_file():
         raise FileNotFoundError(f"--data {data}: no {CSV_NAME} there")
     samples, skipped = read_isic_csv(csv, classes=list(profile.classes))
-    meta = csv.parent / "metadata.csv"
-    groups = read_groups(meta) if meta.is_file() else {}
+    # HAM10000's metadata.csv, or ISIC 2019's official ISIC_2019_Training_Metadata.csv (both have lesion_id)
+    meta = next((m for m in (csv.parent / "metadata.csv", csv.parent / "ISIC_2019_Training_Metadata.csv")
+                 if m.is_file()), None)
+    groups = read_groups(meta) if meta else {}
     if profile.max_per_class:
         rng = np.random.default_rng(profile.seed)
         capped = []
