@@ -98,7 +98,7 @@ class Prepared:
         log(f"data: {self.description}; {self.split.summary()}; profile {profile.name}")
         self.spec = fastai_spec(profile.clf_arch, size=profile.clf_size, weights=profile.clf_weights,
                                 epochs=profile.clf_epochs, freeze_epochs=profile.clf_freeze_epochs,
-                                batch_size=profile.clf_batch, seed=profile.seed)
+                                batch_size=profile.clf_batch, seed=profile.seed, lr=profile.clf_lr)
         self.baseline = self.classifier("ISIC-0", [], save_model=True)
 
     def classifier(self, name: str, synthetic: Sequence[Sample], save_model: bool = False):
