@@ -111,7 +111,7 @@ _THESIS_CPU = replace(
         "generated per class {25, 50, 100} (paper {250 … 3000}); ACGAN pool 100 per class",
         "PRF α ∈ {1/8, 1/2, 1} (paper adds 1/4), added MEL {50, 100} (paper 500 … 7000); NV/MEL of the same "
         "HAM10000 images (paper: ISIC 2019 NV/MEL, Table 7.1)",
-        "one seed, one run per set: differences of a few test images are noise (77 test images)",
+        "one seed, one run per set: differences of a few test images are noise (about 75 test images)",
         "GAN quality as FD-/KID-VGG16 at 96 px and linear-probe GAN-train/GAN-test",
     ))
 
