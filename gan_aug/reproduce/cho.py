@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from classify.experiment import TrainSpec, train_and_evaluate
-from classify.files import read_json, write_csv, write_json
+from classify.files import write_csv, write_json
 from classify.splits import Split, check_no_leakage, per_class_split, write_split_file
 
 from .common import Counter, caltech_data, gan_quality, generated, log
@@ -66,7 +66,7 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
                                 title="before augmentation", save_model=False, overwrite=True, verbose=0)
     counter.network(before)
     log(f"before: accuracy {before.metrics['accuracy']:.3f}")
-    added, fooled_rows, made, per_class_quality = [], [], {}, {}
+    added, all_generated, fooled_rows, made, per_class_quality = [], [], [], {}, {}
     for c in classes:
         opts = dcgan_options(profile, c)
         gan_data = load_data(get_kind("dcgan"), opts, DataSpec(input=str(Path(root) / c),
@@ -79,6 +79,7 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
                                   progress=False)
         counter.generation(summary)
         images = generated(out / "generated" / c)
+        all_generated += images
         kept, scores = keep_fooling(out / "gans" / c, images, profile.threshold)
         if profile.max_added is not None:
             kept = kept[:profile.max_added]
@@ -96,8 +97,7 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
     counter.network(after)
     log(f"after: accuracy {after.metrics['accuracy']:.3f} (+{len(added)} generated images)")
     quality = {"per_class": per_class_quality,
-               "overall": gan_quality(profile, split.train, [s for c in classes for s in generated(out / "generated" / c)],
-                                      split.test)}
+               "overall": gan_quality(profile, split.train, all_generated, split.test)}
     write_json(out / "quality.json", quality)
     files = write_table(out, profile, classes, before, after, made, quality)
     plot_generated(out / "cho_generated.png", out / "generated" / "fooled.csv", classes, profile.name)
@@ -217,7 +217,3 @@ def plot_generated(path: Path, fooled_csv: Path, classes, profile: str, n: int =
     fig.tight_layout()
     mark_smoke(fig, profile)
     return save_figure(fig, path)
-
-
-def read_summary(out: str | os.PathLike) -> dict | None:
-    return read_json(Path(out) / "summary.json")

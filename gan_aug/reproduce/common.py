@@ -19,15 +19,18 @@ from classify.images import usable
 CSV_NAME = "ISIC_2019_Training_GroundTruth.csv"
 
 
-def isic_data(data: str | os.PathLike | None, profile, out: Path) -> tuple[list[Sample], dict[str, str], str]:
+def isic_data(data: str | os.PathLike | None, profile, out: Path
+              ) -> tuple[list[Sample], dict[str, str], str, dict[str, str]]:
     """The thesis's images: ``data`` (an ISIC 2019 ground-truth CSV, or a folder holding it with ``images/`` or
     ``ISIC_2019_Training_Input/``; lesion ids from ``metadata.csv`` or ``ISIC_2019_Training_Metadata.csv`` beside
     it); default ``$NST_AUG_SHARED_DATA/isic8_ham10000`` (cpu) or toy class folders
-    (smoke). Returns ``(usable samples of the profile's classes, {image id: lesion id}, description)``."""
+    (smoke). Returns ``(usable samples of the profile's classes, {image id: lesion id}, description, source)``,
+    ``source`` being the :class:`gan_aug.data.DataSpec` fields that read the same images (``csv`` or
+    ``folders``)."""
     if data is None and profile.name == "smoke":
         root = make_toy_classes(out / "toy", profile.classes, per_class=16, size=48, seed=profile.seed)
         samples, skipped = read_class_folders(root, profile.classes)
-        return _usable(samples, skipped), {}, f"toy images ({root})"
+        return _usable(samples, skipped), {}, f"toy images ({root})", {"folders": str(root)}
     if data is None:
         if profile.name == "paper":
             raise missing_data("the paper profile needs ISIC 2019 (the ground-truth CSV with its image folder)")
@@ -52,7 +55,8 @@ def isic_data(data: str | os.PathLike | None, profile, out: Path) -> tuple[list[
             of_c = [s for s in samples if s.label == c]
             capped += [of_c[i] for i in sorted(rng.permutation(len(of_c))[:profile.max_per_class])]
         samples = capped
-    return _usable(samples, skipped), groups, f"{csv} ({'lesion groups from metadata.csv' if groups else 'no lesion ids'})"
+    return (_usable(samples, skipped), groups, f"{csv} ({'lesion groups from ' + meta.name if groups else 'no lesion ids'})",
+            {"csv": str(csv)})
 
 
 def caltech_data(data: str | os.PathLike | None, profile, out: Path) -> tuple[list[Sample], str]:

@@ -14,10 +14,24 @@ from classify.drivers import with_overrides
 
 
 @dataclass(frozen=True)
-class ThesisProfile:
-    """Both thesis experiments (§6 ACGAN → CycleGAN per class, §7 PRF → CycleGAN NV→MEL)."""
+class GANProfile:
+    """What every GAN driver's profile holds: its name, how GAN quality is measured, the seed, the departures."""
 
     name: str
+    quality_backbone: str = "vgg16"   # FD-VGG16 offline (true FID needs InceptionV3 ImageNet weights)
+    quality_weights: str = "auto"
+    quality_size: int = 224
+    seed: int = 0
+    departures: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ThesisProfile(GANProfile):
+    """Both thesis experiments (§6 ACGAN → CycleGAN per class, §7 PRF → CycleGAN NV→MEL)."""
+
     # --- data (Table 6.1: ISIC 2019, 8 classes, 80/10/10 stratified)
     classes: tuple[str, ...] = ("MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC")   # Table 6.2 columns
     fractions: tuple[float, ...] = (0.8, 0.1, 0.1)   # §6.2.1 / Table 6.1
@@ -45,20 +59,10 @@ class ThesisProfile:
     # --- §7 Path-Rank-Filter + CycleGAN NV→MEL
     alphas: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)               # §7.3
     added_mel: tuple[int, ...] = (500, 1000, 2000, 3000, 4000, 5000, 6000, 7000)   # §7.4
-    # --- GAN quality (gan_aug.quality)
-    quality_backbone: str = "vgg16"   # FD-VGG16 offline (true FID needs InceptionV3 ImageNet weights)
-    quality_weights: str = "auto"
-    quality_size: int = 224
-    seed: int = 0
-    departures: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
-class ChoProfile:
-    name: str
+class ChoProfile(GANProfile):
     classes: tuple[str, ...] = ("butterfly", "scorpion")   # Cho: cow, horse (not available offline)
     n_train: int = 41                 # §III "41 training ... images per class"
     n_test: int = 41                  # §III "41 ... test images"
@@ -73,14 +77,6 @@ class ChoProfile:
     generate: int = 200               # images drawn per class before the discriminator filter (Cho silent)
     max_added: int | None = None      # cap on kept images per class; None = every image that fools D
     threshold: float = 0.5            # "images that discriminator is fooled by": D(G(z)) > 0.5
-    quality_backbone: str = "vgg16"
-    quality_weights: str = "auto"
-    quality_size: int = 224
-    seed: int = 0
-    departures: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 _THESIS_PAPER = ThesisProfile(name="paper", departures=(

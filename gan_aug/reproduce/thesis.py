@@ -85,15 +85,12 @@ class Prepared:
 
     def __init__(self, profile: ThesisProfile, out: Path, data, counter: Counter):
         self.profile, self.out, self.counter = profile, out, counter
-        real, groups, self.description = isic_data(data, profile, out)
+        real, groups, self.description, self.source = isic_data(data, profile, out)
         self.classes = [c for c in profile.classes if any(s.label == c for s in real)]
         self.split = stratified_split(real, profile.fractions, seed=profile.seed,
                                       group_of=lesion_group(groups) if groups else None)
         self.split_file = out / "split.csv"
         write_split_file(self.split_file, self.split)
-        toy = out / "toy"
-        self.source = ({"folders": str(toy)} if data is None and profile.name == "smoke"
-                       else {"csv": str(_csv_of(data, real))})
         write_json(out / "profile.json", {"profile": profile.to_dict(), "data": self.description})
         log(f"data: {self.description}; {self.split.summary()}; profile {profile.name}")
         self.spec = fastai_spec(profile.clf_arch, size=profile.clf_size, weights=profile.clf_weights,
@@ -130,17 +127,6 @@ class Prepared:
 
     def train_of(self, label: str) -> list[Sample]:
         return [s for s in self.split.train if s.label == label]
-
-
-def _csv_of(data, real: Sequence[Sample]) -> Path:
-    from .common import CSV_NAME
-
-    if data is not None:
-        p = Path(data)
-        return p if p.is_file() else p / CSV_NAME
-    from classify.drivers import shared_subfolder
-
-    return shared_subfolder("isic8_ham10000") / CSV_NAME
 
 
 def cyclegan_options(profile: ThesisProfile, seed: int):
