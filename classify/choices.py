@@ -16,6 +16,11 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 DEFAULT_SIZES = {"cho_vgg16": 256}
 #: ``tf.image.resize`` methods (the thesis resizes bicubically, §5.2).
 RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+#: How an image is fitted to a side ``size`` (:func:`classify.images.load_fitted`): ``crop`` = shorter side to
+#: ``size`` then the centre square; ``squash`` = exactly ``size × size``, aspect ignored (INetwork's ``imresize``);
+#: ``long_side`` = longer side to ``size``, aspect kept (the TF NST notebooks' ``max_dim``, jcjohnson's
+#: ``-image_size``). Classifier pipelines take the first two (batches are square).
+IMAGE_FITS = ("crop", "squash", "long_side")
 #: ImageDataGenerator fill modes (:class:`classify.augment.AffineAugment`).
 FILL_MODES = ("nearest", "reflect", "wrap", "constant")
 #: Every image side a tool accepts (``--size``, ``--load-size``, …), in px: the toolkit's minimum image side, up

@@ -253,6 +253,25 @@ def load_square(path: str | os.PathLike, size: int, resample: str = "bilinear") 
     return center_crop(arr, size, size)
 
 
+def load_fitted(path: str | os.PathLike, size: int, fit: str = "crop", resample: str = "bilinear") -> np.ndarray:
+    """An image fitted to side ``size`` as :data:`classify.choices.IMAGE_FITS` describes: ``crop`` → ``(size,
+    size, 3)`` centre square, ``squash`` → ``(size, size, 3)``, ``long_side`` → longer side ``size``, aspect kept
+    (the shorter side never below :data:`MIN_SIDE`)."""
+    if fit == "crop":
+        return load_square(path, size, resample)
+    if fit == "squash":
+        return load_image(path, size=(size, size), resample=resample)
+    if fit != "long_side":
+        raise ValueError(f"fit must be 'crop', 'squash' or 'long_side', got {fit!r}")
+    info = probe(path)
+    height, width = info.height, info.width
+    if info.orientation in (5, 6, 7, 8):  # EXIF rotations by 90°: the decoded image is transposed
+        height, width = width, height
+    scale = size / max(height, width)
+    shape = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
+    return load_image(path, size=shape, resample=resample)
+
+
 def save_image(arr: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
     """Write an ``(H, W, 3)`` array atomically (:func:`classify.files.atomic_path`): a crash mid-write leaves only
     a temporary file, never a half image under the final name. Floats are taken as 0..255 and clipped; the

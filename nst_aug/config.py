@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from classify.choices import PRECISIONS
+from classify.choices import IMAGE_FITS, PRECISIONS
+from classify.images import RESAMPLE
 from classify.cli import positive_int, size_arg
 
 #: Style-loss normalisations, content reductions and layer weightings (:mod:`nst_aug.losses` has the formulas).
@@ -60,6 +61,8 @@ class NSTConfig:
     weights: str | None = "auto"
     pooling: str = "max"
     size: int = 224
+    fit: str = "crop"  # how content and style images meet ``size`` (classify.choices.IMAGE_FITS)
+    resample: str = "bilinear"  # the PIL filter that resizes them (classify.images.RESAMPLE)
     # content
     content_layers: tuple[str, ...] = ("block5_conv2",)
     content_weight: float = 1e4
@@ -90,6 +93,7 @@ class NSTConfig:
     pixel_scale: float = 1.0  # the optimised image lives in [0, pixel_scale]
     clip: bool = True
     init: str = "content"
+    return_best: bool = False  # Adam: return each pair's lowest-loss image seen, not the last one
     preserve_color: bool = False
     # coarse-to-fine image pyramid (pystiche's ImagePyramid): ((side, steps), ...) levels run before the
     # full-size level, each starting from the previous result upsampled; () = no pyramid
@@ -115,6 +119,8 @@ class NSTConfig:
             "pooling": (self.pooling, ("max", "avg")),
             "reference": (self.reference, ("paper", "inetwork")),
             "precision": (self.precision, ("float32", "bfloat16", "float16", "auto")),
+            "fit": (self.fit, IMAGE_FITS),
+            "resample": (self.resample, tuple(RESAMPLE)),
         }
         for key, (value, allowed) in checks.items():
             if value not in allowed:
@@ -174,6 +180,8 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "backbone": dict(choices=("vgg16", "vgg19"), help="VGG feature extractor"),
     "weights": dict(help="auto, imagenet, hed, a weights FILE, or random (tests only)"),
     "size": dict(type=size_arg, help="image side in px"),
+    "fit": dict(choices=IMAGE_FITS, help="crop: centre square; squash: size×size; long_side: longer side = size, "
+                                         "aspect kept"),
     "steps": dict(type=positive_int, help="optimisation steps (L-BFGS: loss evaluations)"),
     "optimizer": dict(choices=("adam", "lbfgs")),
     "content_weight": dict(type=float, help="α"),

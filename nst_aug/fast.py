@@ -42,7 +42,7 @@ def _sha256(path: Path) -> str:
 
 
 def _resize(img: np.ndarray, side: int) -> np.ndarray:
-    """A square ``uint8`` image to ``side × side``, as float32 in [0, 1] (PIL Lanczos, as the package does)."""
+    """A ``uint8`` image to ``side × side`` (the networks' fixed input), as float32 in [0, 1] (PIL Lanczos, as the package does)."""
     if img.shape[0] != side or img.shape[1] != side:
         img = np.asarray(Image.fromarray(img).resize((side, side), Image.LANCZOS))
     return img.astype(np.float32) / 255.0
@@ -67,14 +67,14 @@ class FastStylizer:
                            f"al. 2017, int8 TFLite → ONNX): {hashes}")
 
     def embed(self, image: np.ndarray) -> np.ndarray:
-        """``(100,)`` style embedding of a square ``uint8`` RGB image."""
+        """``(100,)`` style embedding of a ``uint8`` RGB image."""
         session = self.sessions["predict"]
         x = _resize(np.asarray(image, np.uint8), STYLE_SIZE)[None]
         return session.run(None, {session.get_inputs()[0].name: x})[0].reshape(-1)
 
     def stylize(self, content: np.ndarray, style_embedding: np.ndarray, strength: float = 1.0,
                 content_embedding: np.ndarray | None = None) -> np.ndarray:
-        """A square ``uint8`` content image stylised (same size out), the embeddings mixed by ``strength``."""
+        """A ``uint8`` content image stylised (same shape out), the embeddings mixed by ``strength``."""
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {strength}")
         content = np.asarray(content, np.uint8)
@@ -87,7 +87,6 @@ class FastStylizer:
         out = session.run(None, {names[0]: _resize(content, CONTENT_SIZE)[None],
                                  names[1]: e.reshape(1, 1, 1, -1)})[0][0]
         img = (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        side = content.shape[0]
-        if img.shape[0] != side:
-            img = np.asarray(Image.fromarray(img).resize((side, content.shape[1]), Image.LANCZOS))
+        if img.shape[:2] != content.shape[:2]:  # the network's square back to the content's own shape
+            img = np.asarray(Image.fromarray(img).resize((content.shape[1], content.shape[0]), Image.LANCZOS))
         return img

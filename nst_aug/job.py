@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from classify.files import read_json, remove_temporaries, write_json
-from classify.images import ImageError, load_square, save_image
+from classify.images import ImageError, load_fitted, save_image
 from classify.manifest import (MANIFEST_NAME, ManifestWriter, merge_manifests, read_manifest_rows,
                                remove_listed_outputs, write_manifest)
 
@@ -116,6 +116,7 @@ class GenerationJob:
     resume: bool = True
     selection: StyleSelection | None = None
     blend: int = 1
+    blend_pool: tuple[Input, ...] = ()
     method: str = "nst"
     strength: float = 1.0
     inputs: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -139,7 +140,10 @@ class GenerationJob:
             raise GenerationError("--strength applies to --method fast (the optimisation engine uses --ratio)")
         if self.blend < 1:
             raise GenerationError(f"blend must be >= 1 style image, got {self.blend}")
-        if self.blend > 1 and len(self.styles) < self.blend:
+        if self.blend_pool and self.blend > 1 and len(self.blend_pool) < self.blend:
+            raise GenerationError(f"blending {self.blend} styles from a pool needs at least {self.blend} pool "
+                                  f"images, got {len(self.blend_pool)}")
+        if self.blend > 1 and not self.blend_pool and len(self.styles) < self.blend:
             raise GenerationError(f"blending {self.blend} styles needs at least {self.blend} style images, "
                                   f"got {len(self.styles)}")
         if self.blend > 1 and self.config.style_blend is not None and len(self.config.style_blend) != self.blend:
@@ -195,11 +199,12 @@ def output_name(pair_index: int, content: str, style: str, ext: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the inputs
-def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4) -> tuple[list[Input], list[str]]:
+def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4, fit: str = "crop",
+           resample: str = "bilinear") -> tuple[list[Input], list[str]]:
     """Decode every input once (in threads) and keep the usable ones; bad ones get a one-line reason."""
     def check(item: Input) -> str | None:
         try:
-            load_square(item.path, size)
+            load_fitted(item.path, size, fit, resample)
         except ImageError as err:
             return f"{what}: {err}"
         return None
@@ -219,6 +224,23 @@ def blend_partners(pair_index: int, style: int, n_styles: int, k: int, seed: int
     return [style] + rng.sample(others, k - 1)
 
 
+def blend_styles(job: "GenerationJob", styles: Sequence[Input], pair_index: int, content: Input,
+                 style: int) -> list[Input]:
+    """The style images pair ``pair_index`` blends, its own style first. The ``k - 1`` others come from
+    ``job.blend_pool`` when one is given (never the pair's content image itself: Shinde §5's "images in same
+    dataset"), else from the other style images (:func:`blend_partners`)."""
+    if job.blend <= 1:
+        return [styles[style]]
+    if not job.blend_pool:
+        return [styles[j] for j in blend_partners(pair_index, style, len(styles), job.blend, job.seed)]
+    pool = [p for p in job.blend_pool if p.path != content.path and p.path != styles[style].path]
+    if len(pool) < job.blend - 1:
+        raise GenerationError(f"the blend pool has {len(pool)} images besides this pair's own, "
+                              f"{job.blend - 1} needed")
+    rng = random.Random(f"{job.seed}:{pair_index}:blend")
+    return [styles[style]] + rng.sample(pool, job.blend - 1)
+
+
 def _digest(items: Sequence[Input]) -> str:
     return hashlib.sha256("\n".join(f"{i.path}\t{i.label}" for i in items).encode()).hexdigest()[:16]
 
@@ -234,7 +256,9 @@ def run_record(job: GenerationJob, contents: Sequence[Input], styles: Sequence[I
         "config": config.to_dict(),
         "non_default": {k: {"value": a, "preset": b} for k, (a, b) in config.differences(base).items() if k != "name"},
         "inputs": {**job.inputs, "contents": len(contents), "styles": len(styles),
-                   "contents_sha": _digest(contents), "styles_sha": _digest(styles)},
+                   "contents_sha": _digest(contents), "styles_sha": _digest(styles),
+                   **({"blend_pool": len(job.blend_pool), "blend_pool_sha": _digest(job.blend_pool)}
+                      if job.blend_pool else {})},
         "pairing": {"mode": job.pairing, "count": job.count, "seed": job.seed, "pairs_total": n_pairs},
         "label": job.label,
         "format": job.format,
@@ -253,7 +277,7 @@ def _comparable(record: dict) -> dict:
             "format": record.get("format"), "style_selection": record.get("style_selection"),
             "blend": record.get("blend", 1), "method": record.get("method", "nst"),
             "strength": record.get("strength", 1.0),
-            "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha")}}
+            "inputs": {k: inputs.get(k) for k in ("contents_sha", "styles_sha", "blend_pool_sha")}}
 
 
 def prepare_out(job: GenerationJob, record: dict) -> None:
@@ -303,17 +327,27 @@ def finished_outputs(out: Path, manifest_name: str) -> set[str]:
 
 
 class ImageCache:
-    """Decoded, resized inputs; style images are reused across many pairs."""
+    """Decoded inputs fitted to ``size`` (:func:`classify.images.load_fitted`); style images are reused across many
+    pairs."""
 
-    def __init__(self, size: int, capacity: int = 256):
-        self.size, self.capacity, self.items = size, capacity, {}
+    def __init__(self, size: int, fit: str = "crop", resample: str = "bilinear", capacity: int = 256):
+        self.size, self.fit, self.resample, self.capacity, self.items = size, fit, resample, capacity, {}
 
     def get(self, path: str) -> np.ndarray:
         if path not in self.items:
             if len(self.items) >= self.capacity:
                 self.items.pop(next(iter(self.items)))
-            self.items[path] = load_square(path, self.size)
+            self.items[path] = load_fitted(path, self.size, self.fit, self.resample)
         return self.items[path]
+
+
+def same_shape_groups(items: Sequence, shape_of) -> list[list]:
+    """``items`` split into runs that share ``shape_of(item)`` (first-seen order kept): with ``fit="long_side"``
+    images of different aspect ratios cannot share a batch, and a pair's image does not depend on its batch."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(shape_of(item), []).append(item)
+    return list(groups.values())
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -325,10 +359,13 @@ def run_generation(job: GenerationJob, skipped: Sequence[str] = (), progress: bo
     from tqdm.auto import tqdm
 
     config = job.config
-    contents, bad_c = usable(job.contents, config.size, "content")
-    styles, bad_s = usable(job.styles, config.size, "style")
-    skipped = list(skipped) + bad_c + bad_s
-    for reason in bad_c + bad_s:
+    contents, bad_c = usable(job.contents, config.size, "content", fit=config.fit, resample=config.resample)
+    styles, bad_s = usable(job.styles, config.size, "style", fit=config.fit, resample=config.resample)
+    pool, bad_p = usable(job.blend_pool, config.size, "blend pool", fit=config.fit, resample=config.resample)
+    if job.blend_pool:
+        job = dataclasses.replace(job, blend_pool=tuple(pool))
+    skipped = list(skipped) + bad_c + bad_s + bad_p
+    for reason in bad_c + bad_s + bad_p:
         print(f"skipped {reason}", file=sys.stderr)
     if not contents or not styles:
         raise GenerationError(f"no usable {'content' if not contents else 'style'} images "
@@ -375,53 +412,62 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
     print(f"weights: {engine.weights_source}")
     print(f"{n_pairs} pairs in all; this shard {n_shard}, done {n_shard - len(todo)}, to do {len(todo)} "
           f"(batch size {job.batch_size})")
-    cache = ImageCache(config.size)
-    masks, selection_note = _style_masks(job, styles, todo, cache)
+    cache = ImageCache(config.size, config.fit, config.resample)
+    masks, selection_note = _style_masks(job, contents, styles, todo, cache)
     made, failed = 0, []
     bar = tqdm(total=len(todo), unit="img", desc="style transfer", dynamic_ncols=True, disable=not progress)
     with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
         try:
+            def shapes(item) -> tuple:
+                i, c, s = item
+                return (cache.get(contents[c].path).shape,
+                        tuple(cache.get(p.path).shape for p in blend_styles(job, styles, i, contents[c], s)))
+
             for start in range(0, len(todo), job.batch_size):
-                batch = todo[start:start + job.batch_size]
-                partners = [blend_partners(i, s, len(styles), job.blend, job.seed) for i, _, s in batch]
+                chunk = todo[start:start + job.batch_size]
                 try:
-                    c_arr = np.stack([cache.get(contents[c].path) for _, c, _ in batch])
-                    s_arrs = [np.stack([cache.get(styles[p[j]].path) for p in partners]) for j in range(job.blend)]
+                    batches = same_shape_groups(chunk, shapes)
                 except ImageError as err:  # a file changed since it was checked
                     failed.append(str(err))
-                    bar.update(len(batch))
+                    bar.update(len(chunk))
                     continue
-                init = None
-                if config.init == "noise":  # per-pair seed: an image does not depend on its batch
-                    init = np.stack([np.random.default_rng([config.seed, i]).uniform(0, 255, c_arr.shape[1:])
-                                     for i, _, _ in batch]).astype(np.float32)
+                for batch in batches:
+                    partners = [blend_styles(job, styles, i, contents[c], s) for i, c, s in batch]
+                    c_arr = np.stack([cache.get(contents[c].path) for _, c, _ in batch])
+                    s_arrs = [np.stack([cache.get(p[j].path) for p in partners]) for j in range(job.blend)]
+                    init = None
+                    if config.init == "noise":  # per-pair seed: an image does not depend on its batch
+                        init = np.stack([np.random.default_rng([config.seed, i]).uniform(0, 255, c_arr.shape[1:])
+                                         for i, _, _ in batch]).astype(np.float32)
 
-                def show_step(step: int, terms: dict, first=start) -> None:
-                    bar.set_postfix_str(f"batch {first // job.batch_size + 1}: step {step}/{config.steps}, "
-                                        f"loss {float(np.mean(terms['total'])):.3g}")
+                    def show_step(step: int, terms: dict, first=start) -> None:
+                        bar.set_postfix_str(f"batch {first // job.batch_size + 1}: step {step}/{config.steps}, "
+                                            f"loss {float(np.mean(terms['total'])):.3g}")
 
-                style_mask = None
-                if masks is not None:
-                    style_mask = [np.stack([masks[styles[p[j]].path] for p in partners]) for j in range(job.blend)]
-                    style_mask = style_mask[0] if job.blend == 1 else style_mask
-                result = engine.transfer(c_arr, s_arrs[0] if job.blend == 1 else s_arrs, init=init,
-                                         style_mask=style_mask, callback=show_step)
-                per_image = result.seconds / len(batch)
-                for k, (i, c, s) in enumerate(batch):
-                    name = output_name(i, contents[c].path, styles[s].path, job.format)
-                    save_image(result.images[k], out / name)
-                    row = _row(name, contents[c], styles[s], job, engine, result, k, i, per_image)
-                    row["style_selection"] = selection_note
-                    if job.blend > 1:
-                        weights = np.asarray(config.style_blend or (1.0,) * job.blend, float)
-                        row["blend"] = "|".join(f"{styles[j].path}:{w:.4g}"
-                                                for j, w in zip(partners[k], weights / weights.sum()))
-                    writer.write(row)
-                    made += 1
-                    if os.environ.get(KILL_HOOK) == str(made):  # test hook (KILL_HOOK)
-                        os.kill(os.getpid(), signal.SIGKILL)
-                bar.update(len(batch))
-                bar.set_postfix(loss=f"{float(np.mean(result.losses['total'])):.3g}", s_per_img=f"{per_image:.1f}")
+                    style_mask = None
+                    if masks is not None:
+                        style_mask = [np.stack([masks[p[j].path] for p in partners])
+                                      for j in range(job.blend)]
+                        style_mask = style_mask[0] if job.blend == 1 else style_mask
+                    result = engine.transfer(c_arr, s_arrs[0] if job.blend == 1 else s_arrs, init=init,
+                                             style_mask=style_mask, callback=show_step)
+                    per_image = result.seconds / len(batch)
+                    for k, (i, c, s) in enumerate(batch):
+                        name = output_name(i, contents[c].path, styles[s].path, job.format)
+                        save_image(result.images[k], out / name)
+                        row = _row(name, contents[c], styles[s], job, engine, result, k, i, per_image)
+                        row["style_selection"] = selection_note
+                        if job.blend > 1:
+                            weights = np.asarray(config.style_blend or (1.0,) * job.blend, float)
+                            row["blend"] = "|".join(f"{p.path}:{w:.4g}"
+                                                    for p, w in zip(partners[k], weights / weights.sum()))
+                        writer.write(row)
+                        made += 1
+                        if os.environ.get(KILL_HOOK) == str(made):  # test hook (KILL_HOOK)
+                            os.kill(os.getpid(), signal.SIGKILL)
+                    bar.update(len(batch))
+                    bar.set_postfix(loss=f"{float(np.mean(result.losses['total'])):.3g}",
+                                    s_per_img=f"{per_image:.1f}")
         finally:
             bar.close()
     return made, failed
@@ -442,7 +488,7 @@ def _make_fast(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, prog
                {**record, "weights_source": engine.provenance, "versions": library_versions()})
     print(f"weights: {engine.provenance}")
     print(f"{n_pairs} pairs in all; this shard {n_shard}, done {n_shard - len(todo)}, to do {len(todo)} (fast)")
-    cache, embeddings = ImageCache(config.size), {}
+    cache, embeddings = ImageCache(config.size, config.fit, config.resample), {}
     made, failed = 0, []
     bar = tqdm(total=len(todo), unit="img", desc="fast style transfer", dynamic_ncols=True, disable=not progress)
     with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
@@ -476,8 +522,9 @@ def _make_fast(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, prog
     return made, failed
 
 
-def _style_masks(job: GenerationJob, styles: Sequence[Input], todo, cache) -> tuple[dict | None, str]:
-    """``({style path: (size, size) 0/1 mask}, description)`` for the styles ``todo`` uses, or ``(None, "")``
+def _style_masks(job: GenerationJob, contents: Sequence[Input], styles: Sequence[Input], todo,
+                 cache) -> tuple[dict | None, str]:
+    """``({style path: (H, W) 0/1 mask}, description)`` for the styles ``todo`` uses, or ``(None, "")``
     without a selection (:mod:`nst_aug.saliency`)."""
     sel = job.selection
     if sel is None:
@@ -486,12 +533,13 @@ def _style_masks(job: GenerationJob, styles: Sequence[Input], todo, cache) -> tu
 
     config = job.config
     scorer = score_function(sel.model, sel.target, config.backbone, sel.layer, config.weights, config.seed)
-    used = sorted({styles[j].path for i, _, s in todo for j in blend_partners(i, s, len(styles), job.blend, job.seed)})
+    used = sorted({p.path for i, c, s in todo for p in blend_styles(job, styles, i, contents[c], s)})
     masks = {}
-    for start in range(0, len(used), 8):
-        paths = used[start:start + 8]
-        maps = heat_map(scorer, np.stack([cache.get(p) for p in paths]).astype(np.float32), sel.method)
-        masks.update(zip(paths, style_mask(maps, sel.fraction)))
+    for group in same_shape_groups(used, lambda path: cache.get(path).shape):
+        for start in range(0, len(group), 8):
+            paths = group[start:start + 8]
+            maps = heat_map(scorer, np.stack([cache.get(p) for p in paths]).astype(np.float32), sel.method)
+            masks.update(zip(paths, style_mask(maps, sel.fraction)))
     note = f"{sel.method} top {sel.fraction:g} of positions; score: {scorer.description}"
     print(f"style selection: {note} ({len(masks)} style images)")
     return masks, note

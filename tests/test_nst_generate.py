@@ -120,6 +120,26 @@ def test_rerun_resumes_without_duplicates_and_refuses_other_config(full_run, fol
     assert len(_rows(full_run)) == 6  # nothing lost
 
 
+def test_long_side_fit_keeps_each_aspect_and_batches_by_shape(tmp_path):
+    """``--fit long_side``: every output keeps its content's aspect (long side = ``--size``); a batch of mixed
+    shapes is split by shape, so each image equals the one made alone (batch size 1). Fails if images were
+    cropped or squashed to a square, or if differently shaped images were forced into one batch."""
+    content = tmp_path / "content"
+    _img(content / "wide.jpg", size=(64, 40))
+    _img(content / "tall.jpg", size=(36, 60))
+    _img(content / "wide2.jpg", size=(80, 50), color=(10, 0, 0))
+    style = _img(tmp_path / "style" / "s.png", size=(50, 70), color=(0, 200, 0))
+    args = ["--content", content, "--style", style.parent, "--all-pairs", *FAST, "--fit", "long_side", "--size", "64"]
+    assert _run(*args, "--batch-size", "3", "--out", tmp_path / "b3", "--quiet") == 0
+    assert _run(*args, "--batch-size", "1", "--out", tmp_path / "b1", "--quiet") == 0
+    shapes = {Path(r["source"]).name: load_image(tmp_path / "b3" / r["output"]).shape for r in _rows(tmp_path / "b3")}
+    assert shapes == {"wide.jpg": (40, 64, 3), "tall.jpg": (64, 38, 3), "wide2.jpg": (40, 64, 3)}
+    b3, b1 = _pngs(tmp_path / "b3"), _pngs(tmp_path / "b1")
+    assert b3.keys() == b1.keys() and len(b3) == 3
+    for name in b3:
+        assert np.abs(b3[name] - b1[name]).max() <= TOL_MAX, name
+
+
 #: The old resume test used the module's inputs (two styles that are both uniform noise with red 0) at FAST's
 #: settings, where another weight seed or swapped style images change the outputs by at most 1 grey level: no
 #: tolerance could tell a correct resume from one that continued with the wrong network or the wrong styles.
@@ -253,6 +273,24 @@ def test_bad_inputs_are_skipped_with_reasons_and_the_run_goes_on(tmp_path, folde
                          ("fake.jpg", "not an image"), ("notes.txt", "not an image")]:
         assert any(name in line and reason in line for line in captured.err.splitlines()), (name, captured.err)
     assert '"skipped_inputs": 5' in captured.out
+
+
+def test_load_fitted_shapes(tmp_path):
+    """The three image fits on a 64×40 (w×h) image and on one stored sideways with EXIF orientation 6 (shown
+    40×64): crop and squash give size×size, long_side scales the displayed long side and keeps the aspect."""
+    from classify.images import load_fitted
+
+    wide = _img(tmp_path / "wide.jpg", size=(64, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = _img(tmp_path / "turned.jpg", size=(64, 40), exif=exif.tobytes())
+    assert load_fitted(wide, 48, "crop").shape == (48, 48, 3)
+    assert load_fitted(wide, 48, "squash").shape == (48, 48, 3)
+    assert load_fitted(wide, 96, "long_side").shape == (60, 96, 3)
+    assert load_fitted(turned, 96, "long_side").shape == (96, 60, 3)
+    assert load_fitted(wide, 40, "long_side").shape == (32, 40, 3)  # 25 px short side raised to the 32 px minimum
+    with pytest.raises(ValueError, match="fit"):
+        load_fitted(wide, 48, "letterbox")
 
 
 def test_exif_rotation_is_applied(tmp_path):

@@ -116,10 +116,40 @@ def test_gauld2020_settings():
     assert c.style_layers == GATYS_LAYERS
     assert c.style_layer_weights == "uniform"
     assert c.optimizer == "adam" and c.steps == 1000
-    assert (c.learning_rate, c.adam_beta1, c.adam_epsilon) == (0.02, 0.99, 0.1)
-    assert c.tv_weight == 0.0 and c.clip and c.init == "content"
+    # the 2018 eager notebook: Adam(5, β1 0.99, ε 0.1) on the Caffe 0–255 image, clipped, best image returned,
+    # long side 512 with the aspect kept (Lanczos), no TV, notebook losses
+    assert (c.learning_rate, c.adam_beta1, c.adam_epsilon) == (5.0, 0.99, 0.1)
+    assert c.pixel_scale == 255.0 and c.clip and c.return_best
+    assert (c.size, c.fit, c.resample) == (512, "long_side", "lanczos")
+    assert (c.content_reduction, c.style_normalisation) == ("mean", "mean")
+    assert c.tv_weight == 0.0 and c.init == "content"
     with pytest.raises(ValueError):
         gauld2020("extreme")
+    with pytest.raises(ValueError):
+        gauld2020("heavy", reference="tutorial2024")
+
+
+@pytest.mark.parametrize("strength", ["light", "medium", "heavy"])
+def test_gauld2020_tf_tutorial_variant(strength):
+    """The tutorial-optimiser variant keeps the losses and ratios and changes only how the image is optimised."""
+    t, n = get_preset(f"gauld2020_tf_tutorial_{strength}"), gauld2020(strength)
+    assert t == gauld2020(strength, "tf_tutorial")
+    assert set(t.differences(n)) == {"name", "fit", "resample", "learning_rate", "pixel_scale", "return_best"}
+    assert (t.learning_rate, t.pixel_scale, t.return_best, t.fit) == (0.02, 1.0, False, "crop")
+    assert t.content_weight / t.style_weight == pytest.approx(GAULD_RATIOS[strength], rel=1e-12)
+
+
+def test_image_fit_per_preset():
+    """Each preset fits images as its source did: INetwork squashes to 224×224 (Mikołajczyk: "224x224 px"), the
+    TF notebooks and jcjohnson's neural-style scale the long side and keep the aspect."""
+    assert get_preset("mikolajczyk2019").fit == "squash"
+    assert get_preset("mikolajczyk2019_inetwork").fit == "squash"
+    for name in ("gauld2020", "tf_tutorial", "gatys2015", "shinde2020"):
+        assert get_preset(name).fit == "long_side", name
+    with pytest.raises(ValueError, match="fit"):
+        NSTConfig(fit="letterbox")
+    with pytest.raises(ValueError, match="resample"):
+        NSTConfig(resample="sinc")
 
 
 def test_tf_tutorial_values():
@@ -131,6 +161,7 @@ def test_tf_tutorial_values():
     assert c.optimizer == "adam" and c.steps == 1000
     assert (c.learning_rate, c.adam_beta1, c.adam_beta2, c.adam_epsilon) == (0.02, 0.99, 0.999, 0.1)
     assert c.pixel_scale == 1.0 and c.clip and c.init == "content"
+    assert (c.fit, c.return_best) == ("long_side", False)
 
 
 def test_gatys_and_shinde():
