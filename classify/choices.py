@@ -7,7 +7,7 @@ from .images import MIN_SIDE
 
 #: :func:`classify.models.build_model` architectures.
 ARCHITECTURES = ("small_cnn", "vgg9", "vgg11", "vgg16", "densenet121", "resnet50", "cho_vgg16", "vgg16_logreg",
-                 "vgg16_imagenet")
+                 "vgg16_imagenet", "vgg16_texture_logreg")
 #: Classifier heads of the pretrained backbones (:func:`classify.models.application`).
 HEADS = ("default", "fastai")
 #: Optimisers of :func:`classify.training.make_optimizer`.

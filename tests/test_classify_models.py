@@ -39,14 +39,33 @@ def test_documented_counts_match_hand_counts():
     bn = 4 * (32 + 64 + 128)  # gamma, beta, moving mean, moving variance
     assert PARAM_COUNTS["small_cnn"] == (27 + 1) * 32 + (9 * 32 + 1) * 64 + (9 * 64 + 1) * 128 + bn + 128 * 2 + 2
     assert PARAM_COUNTS["vgg16_logreg"] == _conv_params(VGG_CONFIGS["vgg16"]) + 512 * 2 + 2  # frozen base + linear
+    block4 = _conv_params((64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512))  # to block4_conv3
+    assert PARAM_COUNTS["vgg16_texture_logreg"] == block4 + 1024 * 2 + 2  # mean and sd of 512 maps + linear
 
 
 @pytest.mark.parametrize("arch", ["small_cnn", "vgg9", "vgg11", "vgg16", "cho_vgg16", "densenet121", "resnet50",
-                                  "vgg16_logreg"])
+                                  "vgg16_logreg", "vgg16_texture_logreg"])
 def test_builds_with_documented_parameter_count(arch):
     model = build_model(arch, 2, weights="random")
     assert model.count_params() == PARAM_COUNTS[arch]
     assert model.output_shape == (None, 2)
+
+
+def test_mean_std_pool_against_numpy_and_through_a_saved_model(tmp_path):
+    """The texture labeller's features: per-channel spatial mean then standard deviation (population sd), equal
+    to numpy's; the model saves and loads with its custom layer."""
+    import keras
+
+    from classify.models import MeanStdPool
+
+    x = np.random.default_rng(1).normal(3.0, 2.0, (2, 5, 4, 3)).astype("float32")
+    got = np.asarray(MeanStdPool()(x))
+    np.testing.assert_allclose(got, np.concatenate([x.mean((1, 2)), x.std((1, 2))], -1), rtol=1e-4, atol=1e-5)
+    model = build_model("vgg16_texture_logreg", 2, input_size=32, weights="random")
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    img = np.random.default_rng(2).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(again(img)), np.asarray(model(img)), rtol=1e-5)
 
 
 def test_cho_feature_map_sizes():

@@ -323,6 +323,54 @@ def test_gauld_smoke_table(gauld_run):
     assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 4
 
 
+@pytest.fixture(scope="module")
+def shinde_run(tmp_path_factory):
+    """Shinde smoke on synthetic stand-in images, run twice (the second resumes everything)."""
+    from nst_aug.reproduce.gauld import make_toy_data
+    from nst_aug.reproduce.profiles import SHINDE_PROFILES
+    from nst_aug.reproduce.shinde import run
+
+    out = tmp_path_factory.mktemp("shinde")
+    profile = SHINDE_PROFILES["smoke"]
+    root, style = make_toy_data(out / "toy", profile.classes, per_class=5, size=48)
+    return out, style, run(profile, out, root, style), run(profile, out, root, style)
+
+
+def test_shinde_smoke_arms_table_and_resume(shinde_run):
+    """Five arms × {without, with} static copies; each style arm adds one stylised copy per training image; the
+    selection arms record their masks, the blend arm blends the style with another *training* image of the
+    content's own class (never the content itself, never a test image); a rerun trains and generates nothing."""
+    from classify.manifest import read_manifest_rows
+
+    out, style, first, second = shinde_run
+    rows = _read_csv(out / "shinde_table.csv")
+    arms = ("none", "full", "saliency", "occlusion", "blend")
+    assert {(r["style"], r["static"]) for r in rows} == {(a, st) for a in arms for st in ("False", "True")}
+    n_train = {(r["style"], r["static"]): int(r["n_train"]) for r in rows}
+    assert n_train == {**{("none", "False"): 6, ("none", "True"): 12},
+                       **{(a, "False"): 12 for a in arms[1:]}, **{(a, "True"): 18 for a in arms[1:]}}
+    for arm in ("saliency", "occlusion"):
+        made = read_manifest_rows(out / "nst" / "subset0" / arm / "manifest.csv")
+        assert len(made) == 6 and all(("guided" if arm == "saliency" else "occlusion") in r["style_selection"]
+                                      and "top 0.25" in r["style_selection"] for r in made)
+    training = {}
+    for cls in ("crab", "butterfly", "scorpion"):
+        full = read_manifest_rows(out / "nst" / "subset0" / "full" / "manifest.csv")
+        training[cls] = {r["source"] for r in full if r["label"] == cls}
+    for cls in ("crab", "butterfly", "scorpion"):
+        for r in read_manifest_rows(out / "nst" / "subset0" / "blend" / cls / "manifest.csv"):
+            parts = [p.rsplit(":", 1) for p in r["blend"].split("|")]
+            assert [Path(p).name for p, _ in parts][0] == Path(style).name
+            partner = parts[1][0]
+            assert partner in training[cls] and partner != r["source"] and r["label"] == cls
+            assert [float(w) for _, w in parts] == [0.5, 0.5]
+    md = (out / "shinde_table.md").read_text()
+    assert "SMOKE RUN" in md and "raise recall over no style transfer?" in md and "shinde_examples.png" in md
+    assert (out / "shinde_examples.png").stat().st_size > 5000
+    assert first["work"]["trained"] == 10 and first["work"]["generated"] == 24
+    assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 10
+
+
 def test_gauld_split_on_caltech(caltech101):
     """Gauld's split on the real classes: 10 per class train, the rest (63-81) test, subsets differ."""
     from classify.data import read_class_folders

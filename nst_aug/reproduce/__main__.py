@@ -1,6 +1,6 @@
-"""``python -m nst_aug.reproduce {mikolajczyk,gauld} [--profile smoke|cpu|paper] [--out DIR] [--data PATH]``
+"""``python -m nst_aug.reproduce {mikolajczyk,gauld,shinde} [--profile smoke|cpu|paper] [--out DIR] [--data PATH]``
 
-The command line every driver shares (:func:`classify.drivers.reproduce_parser`) plus ``--style`` (Gauld).
+The command line every driver shares (:func:`classify.drivers.reproduce_parser`) plus ``--style`` (Gauld, Shinde).
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from classify.drivers import reproduce_parser, run_reproduction
 def build_parser() -> argparse.ArgumentParser:
     p = reproduce_parser(
         "python -m nst_aug.reproduce",
-        "Reproduce Mikołajczyk & Grochowski (Table I) or Gauld end to end; every stage is cached in --out "
-        "(re-running resumes).", ("mikolajczyk", "gauld"),
+        "Reproduce Mikołajczyk & Grochowski (Table I) or Gauld end to end, or run our experiment on Shinde's "
+        "proposal (saliency/occlusion-selected and blended styles on Gauld's setup); every stage is cached in --out "
+        "(re-running resumes).", ("mikolajczyk", "gauld", "shinde"),
         "mikolajczyk: ISIC 2019 CSV or its folder (smoke default: the embedded sample; cpu/paper: "
-        "$NST_AUG_SHARED_DATA/isic_uda1 when that variable is set). gauld: Caltech-101 101_ObjectCategories "
+        "$NST_AUG_SHARED_DATA/isic_uda1 when that variable is set). gauld, shinde: Caltech-101 101_ObjectCategories "
         "(default $NST_AUG_SHARED_DATA/caltech101/...; smoke without it: synthetic stand-in images)")
-    p.add_argument("--style", default=None, metavar="FILE", help="gauld: style image (default: Kandinsky's Composition VII)")
+    p.add_argument("--style", default=None, metavar="FILE", help="gauld, shinde: style image (default: Kandinsky's Composition VII)")
     return p
 
 
@@ -33,6 +34,9 @@ def _run(profile, out, args) -> dict:
     if args.paper == "mikolajczyk":
         from .mikolajczyk import run
         return run(profile, out, args.data)
+    if args.paper == "shinde":
+        from .shinde import run
+        return run(profile, out, args.data, args.style)
     from .gauld import run
     return run(profile, out, args.data, args.style)
 

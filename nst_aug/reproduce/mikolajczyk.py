@@ -73,8 +73,14 @@ def _cap(real, n: int | None, seed: int):
 
 
 def train_spec(profile: MikolajczykProfile, arch: str) -> TrainSpec:
-    """The classifier recipe of the paper's networks under ``profile`` (§IV.D, §V)."""
+    """The classifier recipe of the paper's networks under ``profile`` (§IV.D, §V); a labeller that is not one
+    of the table's architectures gets its own input size, C and balanced classes."""
     from classify.augment import MIKOLAJCZYK_AUGMENT
+
+    if arch == profile.labeller_arch and arch not in profile.archs:
+        return TrainSpec(arch=arch, size=profile.labeller_size or profile.image_size, seed=profile.seed,
+                         l2_c=profile.labeller_l2_c, class_weight="balanced",
+                         weights=profile.densenet_weights if arch in ("densenet121", "resnet50") else "auto")
 
     return TrainSpec(arch=arch, size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
                      lr=profile.learning_rate, patience=profile.patience, seed=profile.seed,
@@ -148,7 +154,7 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
             if arch in profile.archs:
                 results[(arch, "without", i)] = res
             if is_labeller:
-                pseudo[i] = _pseudo_label(out, i, run_dir / "without", profile)
+                pseudo[i] = {**_pseudo_label(out, i, run_dir / "without", profile), "labeller_auc": res.auc}
             if arch not in profile.archs:
                 continue
             with_split = _labelled_split(out, i, split)

@@ -152,14 +152,20 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
             lines.append(f"| {SETTING_NAMES[setting]} | {ARCH_NAMES[arch]} | "
                          + " | ".join(f"{v:.3f}" for v in vals) + " |")
     if pseudo:
-        lines += ["", "Pseudo-labels (§IV.B; threshold = median MEL score so the classes are equal):", "",
-                  "| fold | synthetic images labelled | NV | MEL | threshold | dropped (group rule) |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "Pseudo-labels (§IV.B; threshold = median MEL score so the classes are equal; labeller: "
+                  f"{profile.labeller_arch}, its AUC on the fold's real test part beside):", "",
+                  "| fold | synthetic images labelled | NV | MEL | threshold | dropped (group rule) | labeller AUC |",
+                  "|---|---|---|---|---|---|---|"]
         for i in sorted(pseudo):
             p = pseudo[i]
             c = p.get("counts", {})
             lines.append(f"| {i} | {p.get('n', 0)} | {c.get('NV', 0)} | {c.get('MEL', 0)} | "
-                         f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} |")
+                         f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} | {_f(p.get('labeller_auc'))} |")
+        aucs = [p["labeller_auc"] for p in pseudo.values() if p.get("labeller_auc") is not None]
+        if aucs:
+            lines += ["", f"Labeller AUC: mean {np.mean(aucs):.3f}, lowest fold {min(aucs):.3f}"
+                      + (" — **below 0.75 on average: its pseudo-labels are close to noise, and 'with' says little "
+                         "about the paper's claim**" if np.mean(aucs) < 0.75 else "") + "."]
     fig = plot_fig4(out / "fig4.png", rows, k, profile.name)
     lines += ["", f"![Fig. 4]({fig.name})", ""]
     md_path = write_markdown(out / "table1.md", lines)
@@ -193,11 +199,13 @@ def plot_fig4(path: Path, rows: Sequence[dict], k: int, profile: str = "") -> Pa
 STYLE_ORDER = ("none", "light", "medium", "heavy")
 
 
-def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str]) -> list[dict]:
-    """One row per (subset, style, static, class) with precision, recall, support."""
+def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
+                    order: Sequence[str] = STYLE_ORDER) -> list[dict]:
+    """One row per (subset, style, static, class) with precision, recall, support (``style``: a Gauld strength
+    or a Shinde method, sorted by ``order``)."""
     rows = []
     for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
-            kv[0][0], STYLE_ORDER.index(kv[0][1]) if kv[0][1] in STYLE_ORDER else 9, kv[0][2])):
+            kv[0][0], order.index(kv[0][1]) if kv[0][1] in order else 9, kv[0][2])):
         for c in classes:
             m = r.metrics["per_class"][c]
             rows.append({"subset": subset, "style": style, "static": static, "class": c,
@@ -206,13 +214,14 @@ def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classe
     return rows
 
 
-def recall_trend(rows: Sequence[dict], strengths: Sequence[str], n_boot: int = 10000, seed: int = 0
-                 ) -> tuple[str, dict]:
+def recall_trend(rows: Sequence[dict], strengths: Sequence[str], n_boot: int = 10000, seed: int = 0,
+                 order: Sequence[str] = STYLE_ORDER, question: str = "Does recall rise with style strength?",
+                 every: str = "every strength") -> tuple[str, dict]:
     """Gauld's planned reading — does recall rise with style strength? — answered by paired differences: for each
     static setting and strength, recall(strength) − recall(none) paired over (subset, class), with a paired t-test
     and a bootstrap 95 % CI (:func:`classify.stats.paired_stats`). Returns the sentence and
-    ``{"without"|"with": {strength: stats}}``."""
-    order = [s for s in STYLE_ORDER if s != "none" and s in strengths]
+    ``{"without"|"with": {strength: stats}}``. ``order``/``question``/``every`` let Shinde's methods use it."""
+    order = [s for s in order if s != "none" and s in strengths]
     out: dict[str, dict[str, dict]] = {}
     parts = []
     for static in (False, True):
@@ -240,24 +249,39 @@ def recall_trend(rows: Sequence[dict], strengths: Sequence[str], n_boot: int = 1
     if not defined:
         answer = "Cannot tell (too few paired values for a confidence interval)"
     elif all(st["ci_low"] > 0 for st in defined):
-        answer = "Yes: every strength raises recall beyond the paired noise"
+        answer = f"Yes: {every} raises recall beyond the paired noise"
     elif all(st["ci_low"] <= 0 <= st["ci_high"] for st in defined):
         answer = "No detectable change: every interval contains 0"
     elif any(st["ci_high"] < 0 for st in defined):
-        answer = "No: at least one strength lowers recall (its interval lies below 0)"
+        answer = f"No: at least one {every.split()[-1]} lowers recall (its interval lies below 0)"
     else:
-        answer = "Only partly: some strengths raise recall beyond the noise, others do not"
-    return (f"Does recall rise with style strength? **{answer}**. Recall − recall without style transfer, paired "
+        answer = "Only partly: some raise recall beyond the noise, others do not"
+    return (f"{question} **{answer}**. Recall − recall without style transfer, paired "
             "over subsets × classes: " + " | ".join(parts) + "."), out
 
 
 def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
                 n_expected: int) -> dict[str, Path]:
     """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``."""
+    return write_precision_recall(
+        out, profile, results, classes, n_expected, STYLE_ORDER, "gauld",
+        "Gauld: per-class precision and recall of the 8 networks", ("style transfer", "style transfer"),
+        closing="Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
+                "reading: recall rising with style strength would support NST as augmentation).")
+
+
+def write_precision_recall(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"],
+                           classes: Sequence[str], n_expected: int, order: Sequence[str], stem: str, title: str,
+                           column: tuple[str, str], closing: str, question: str = "Does recall rise with style "
+                           "strength?", every: str = "every strength", figures: Sequence[Path] = ()
+                           ) -> dict[str, Path]:
+    """The per-class precision/recall report of the Caltech drivers (Gauld, Shinde): ``<stem>_table.md``,
+    ``<stem>_table.csv`` (long form), ``<stem>_precision_recall.png``; ``results[(subset, arm, static)]``, arms
+    in ``order`` (``none`` first: the paired differences are against it)."""
     out = Path(out)
-    rows = gauld_long_rows(results, classes)
-    csv_path = write_csv(out / "gauld_table.csv", ["subset", "style", "static", "class", "precision", "recall",
-                                                   "support", "accuracy", "n_train"],
+    rows = gauld_long_rows(results, classes, order)
+    csv_path = write_csv(out / f"{stem}_table.csv", ["subset", "style", "static", "class", "precision", "recall",
+                                                     "support", "accuracy", "n_train"],
                          [{**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
                            "accuracy": f"{r['accuracy']:.4f}"} for r in rows])
     extra = []
@@ -272,20 +296,20 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
                       min((r.n_test for r in results.values()), default=None), pairs_name="subset")
     if small:
         extra.append(f"- **too small to mean anything: {'; '.join(small)}**")
-    lines = _header("Gauld: per-class precision and recall of the 8 networks", profile, extra)
+    lines = _header(title, profile, extra)
     head = " | ".join(f"{c} P | {c} R" for c in classes)
-    lines += [f"| subset | style transfer | static aug. | train images | {head} | accuracy |",
+    lines += [f"| subset | {column[0]} | static aug. | train images | {head} | accuracy |",
               "|---|---|---|---|" + "---|---|" * len(classes) + "---|"]
     for (subset, style, static), r in sorted(results.items(), key=lambda kv: (
-            kv[0][0], STYLE_ORDER.index(kv[0][1]), kv[0][2])):
+            kv[0][0], order.index(kv[0][1]), kv[0][2])):
         pc = r.metrics["per_class"]
         cells = " | ".join(f"{pc[c]['precision']:.3f} | {pc[c]['recall']:.3f}" for c in classes)
         lines.append(f"| {subset} | {style} | {'with' if static else 'without'} | {r.n_train} | {cells} | "
                      f"{r.metrics['accuracy']:.3f} |")
     # mean over subsets
-    lines += ["", "Mean over subsets:", "", f"| style transfer | static aug. | {head} |",
+    lines += ["", "Mean over subsets:", "", f"| {column[1]} | static aug. | {head} |",
               "|---|---|" + "---|---|" * len(classes)]
-    for style in STYLE_ORDER:
+    for style in order:
         for static in (False, True):
             sel = [r for r in rows if r["style"] == style and r["static"] == static]
             if not sel:
@@ -294,27 +318,28 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
                 f"{np.mean([r['precision'] for r in sel if r['class'] == c]):.3f} | "
                 f"{np.mean([r['recall'] for r in sel if r['class'] == c]):.3f}" for c in classes)
             lines.append(f"| {style} | {'with' if static else 'without'} | {cells} |")
-    sentence, _ = recall_trend(rows, profile.strengths)
+    arms = [a for a in order if a != "none" and any(r["style"] == a for r in rows)]
+    sentence, _ = recall_trend(rows, arms, order=order, question=question, every=every)
     if small:
         sentence = f"Too small to mean anything ({'; '.join(small)}). " + sentence.replace("**", "")
-    lines += ["", sentence, "",
-              "Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
-              "reading: recall rising with style strength would support NST as augmentation)."]
-    fig = plot_gauld(out / "gauld_precision_recall.png", rows, classes, profile.name)
+    lines += ["", sentence, "", closing]
+    fig = plot_gauld(out / f"{stem}_precision_recall.png", rows, classes, profile.name, order)
     lines += ["", f"![precision and recall]({fig.name})", ""]
-    md_path = write_markdown(out / "gauld_table.md", lines)
+    lines += [f"![{Path(f).stem}]({Path(f).name})" for f in figures]
+    md_path = write_markdown(out / f"{stem}_table.md", lines)
     return {"markdown": md_path, "csv": csv_path, "figure": fig}
 
 
-def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str], profile: str = "") -> Path:
-    """Precision (top) and recall (bottom) per class vs style strength; dots = subsets, line = their mean;
-    solid = without, dashed = with static augmentation."""
+def plot_gauld(path: Path, rows: Sequence[dict], classes: Sequence[str], profile: str = "",
+               order: Sequence[str] = STYLE_ORDER) -> Path:
+    """Precision (top) and recall (bottom) per class vs style strength (or Shinde method, in ``order``); dots =
+    subsets, line = their mean; solid = without, dashed = with static augmentation."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    styles = [s for s in STYLE_ORDER if any(r["style"] == s for r in rows)]
+    styles = [s for s in order if any(r["style"] == s for r in rows)]
     fig, axes = plt.subplots(2, len(classes), figsize=(3.6 * len(classes), 6), sharey=True, squeeze=False)
     for j, c in enumerate(classes):
         for i, metric in enumerate(("precision", "recall")):

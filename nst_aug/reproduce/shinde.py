@@ -1,0 +1,198 @@
+"""Shinde, *Neural Style Transfer for Data Augmentation*: which style features to transfer — our experiment.
+
+Shinde proposes (§3.2–§3.3, §4) but reports no numbers, so this driver asks her question on Gauld's Caltech-101
+setup (crab / butterfly / scorpion, 10 training images per class, the rest for test, three subsets, the frozen
+VGG16 + logistic-regression classifier, static translation + rotation; :mod:`nst_aug.reproduce.gauld`): does a
+classifier gain more from style transfer when the style's Gram matrices use only the positions that matter?
+
+Arms (:class:`~nst_aug.reproduce.profiles.ShindeProfile`), each stylising every training image once with the
+``shinde2020`` preset (Gatys loss, noise init, style on every conv layer, 100 L-BFGS evaluations):
+
+- ``none``: the originals only;
+- ``full``: Kandinsky's *Composition VII*, whole-image Gram matrices;
+- ``saliency`` / ``occlusion``: the same style image, Gram matrices over the top ``select_fraction`` of its
+  positions by guided-backprop saliency / occlusion (:mod:`nst_aug.saliency`; §3.2);
+- ``blend``: Kandinsky blended (equal Gram weights) with ``blend_k − 1`` other *training* images of the content's
+  class (§3.3, and §5's "features … from images in same dataset"; never a test image, never the content itself).
+
+Each arm is trained without and with the static copies; the report (``shinde_table.md``) gives per-class
+precision and recall, the paired differences arm − none over subsets × classes with bootstrap CIs
+(:func:`~nst_aug.reproduce.tables.recall_trend`), a precision/recall figure, and ``shinde_examples.png``: per
+class one content image and its four stylisations, and the style image with the two selections' masks.
+
+Stages resume by themselves in ``OUT``: ``nst/subset<s>/<arm>[/<class>]`` (generation jobs), ``static/``,
+``runs/subset<s>/<arm>-<static>/``, ``features/`` (the classifier's cached VGG16 features).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from classify.data import Sample, read_class_folders, read_manifest
+from classify.drivers import Counter, log
+from classify.experiment import train_and_evaluate
+from classify.files import save_figure, write_json
+from classify.images import load_fitted, usable
+from classify.splits import Split, per_class_split
+
+from . import tables
+from .gauld import resolve_inputs, train_spec
+from .profiles import SHINDE_METHODS, ShindeProfile
+
+SELECTIONS = {"saliency": "guided", "occlusion": "occlusion"}
+
+
+def nst_config(profile: ShindeProfile):
+    """``shinde2020`` with the profile's backbone, weights, size and steps; style stays on *every* conv layer of
+    whichever backbone runs (Shinde: Gram matrices "for every layer in the model")."""
+    from nst_aug.config import CONV_LAYERS
+    from nst_aug.presets import get_preset
+
+    return get_preset("shinde2020", backbone=profile.nst_backbone, weights=profile.nst_weights,
+                      size=profile.nst_size, fit=profile.nst_fit, steps=profile.nst_steps,
+                      lbfgs_maxfun=profile.nst_steps,
+                      style_layers=CONV_LAYERS[profile.nst_backbone], seed=profile.seed)
+
+
+def generation_jobs(profile: ShindeProfile, split: Split, subset: int, method: str, style: Path, out: Path) -> list:
+    """The generation jobs of one arm on one subset: one job over every training image, or (``blend``) one per
+    class, whose blend pool is that class's training images."""
+    from nst_aug.job import GenerationJob, Input, StyleSelection
+
+    if method not in SHINDE_METHODS or method == "none":
+        raise ValueError(f"no generation for arm {method!r}; arms: {', '.join(SHINDE_METHODS)}")
+    config = nst_config(profile)
+    folder = out / "nst" / f"subset{subset}" / method
+    common = dict(styles=(Input(str(style)),), config=config, preset="shinde2020", pairing="all",
+                  seed=profile.seed, label="content", batch_size=profile.nst_batch)
+    if method != "blend":
+        selection = (StyleSelection(SELECTIONS[method], profile.select_fraction) if method in SELECTIONS else None)
+        return [GenerationJob(contents=tuple(Input(s.path, s.label) for s in split.train), out=str(folder),
+                              selection=selection, inputs={"subset": subset, "arm": method}, **common)]
+    jobs = []
+    for cls in profile.classes:
+        own = tuple(Input(s.path, s.label) for s in split.train if s.label == cls)
+        jobs.append(GenerationJob(contents=own, out=str(folder / cls), blend=profile.blend_k, blend_pool=own,
+                                  inputs={"subset": subset, "arm": method, "class": cls}, **common))
+    return jobs
+
+
+def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None) -> dict:
+    from nst_aug.job import run_generation
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    counter = Counter()
+    root, style_path, description = resolve_inputs(data, style, profile, out)
+    real, skipped = read_class_folders(root, profile.classes)
+    real, unusable = usable(real)  # before the subsets: every count below is of images that are used
+    classes = list(profile.classes)
+    log(f"data: {description}: {len(real)} images "
+        + ", ".join(f"{c} {sum(s.label == c for s in real)}" for c in classes) + f"; profile {profile.name}")
+    write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root), "style": str(style_path)})
+    spec = train_spec(profile)
+    methods = [m for m in SHINDE_METHODS if m in profile.methods]
+    n_expected = profile.subsets * len(methods) * 2
+    results, files, first_split = {}, {}, None
+    for s in range(profile.subsets):
+        split = per_class_split(real, profile.n_train, seed=profile.seed + s, n_test=profile.n_test)
+        first_split = first_split or split
+        stylised: dict[str, list[Sample]] = {"none": []}
+        for method in methods[1:] if methods[0] == "none" else methods:
+            stylised[method] = []
+            for job in generation_jobs(profile, split, s, method, style_path, out):
+                counter.generation(run_generation(job, progress=False))
+                stylised[method] += read_manifest(job.out)[0]
+        static = []
+        if profile.static_copies:
+            from classify.augment import static_augment
+
+            static = static_augment(split.train, out / "static" / f"subset{s}", profile.static_copies,
+                                    profile.max_shift, profile.max_rotation, profile.seed)
+        for method in methods:
+            for with_static in (False, True):
+                train = list(split.train) + stylised.get(method, []) + (static if with_static else [])
+                tag = f"{method}-{'static' if with_static else 'nostatic'}"
+                res = train_and_evaluate(spec, Split(train, [], split.test), classes,
+                                         out / "runs" / f"subset{s}" / tag, title=f"subset {s} {tag}",
+                                         save_model=False, overwrite=True, feature_cache=out / "features", verbose=0)
+                counter.network(res)
+                log(f"{'cached' if res.cached else 'done'} subset {s} {tag}: accuracy {res.metrics['accuracy']:.3f}")
+                results[(s, method, with_static)] = res
+        examples = plot_examples(out / "shinde_examples.png", profile, first_split, style_path, out)
+        files = tables.write_precision_recall(
+            out, profile, results, classes, n_expected, SHINDE_METHODS, "shinde",
+            "Shinde (our experiment on Gauld's Caltech setup): per-class precision and recall per style-feature "
+            "selection", ("style features", "style features"),
+            closing="Shinde reported no numbers to compare with: she proposes selecting style positions by saliency "
+                    "or occlusion and blending style images; the rows above are the test of that proposal.",
+            question="Does selecting or blending style features raise recall over no style transfer?",
+            every="every arm", figures=[examples])
+        files["examples"] = examples
+    summary = {"out": str(out), "profile": profile.name, "data": description, "real": len(real),
+               "skipped": len(skipped) + len(unusable), "networks": len(results), "work": counter.to_dict(),
+               "files": {k: str(v) for k, v in files.items()}}
+    write_json(out / "summary.json", summary)
+    log(f"table: {files.get('markdown')}")
+    return summary
+
+
+def plot_examples(path: Path, profile: ShindeProfile, split: Split, style: Path, out: Path) -> Path:
+    """``shinde_examples.png``: one row per class (its first training image of subset 0 and that image stylised by
+    each arm), and a last row with the style image and the saliency/occlusion masks that select its positions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from classify.manifest import read_manifest_rows
+    from classify.tables import mark_smoke
+
+    arms = [m for m in SHINDE_METHODS if m in profile.methods and m != "none"]
+    outputs: dict[tuple[str, str], Path] = {}
+    for arm in arms:
+        folder = out / "nst" / "subset0" / arm
+        for manifest in [folder / "manifest.csv", *sorted(folder.glob("*/manifest.csv"))]:
+            if manifest.is_file():
+                for row in read_manifest_rows(manifest):
+                    outputs[(str(Path(row["source"]).resolve()), arm)] = manifest.parent / row["output"]
+    firsts = [next(s for s in split.train if s.label == c) for c in profile.classes]
+    ncol = 1 + len(arms)
+    fig, axes = plt.subplots(len(firsts) + 1, ncol, figsize=(2.2 * ncol, 2.2 * (len(firsts) + 1)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, sample in enumerate(firsts):
+        axes[i][0].imshow(load_fitted(sample.path, 128, "long_side"))
+        axes[i][0].set_title(f"{sample.label}: original", fontsize=8)
+        for j, arm in enumerate(arms, 1):
+            made = outputs.get((str(Path(sample.path).resolve()), arm))
+            if made is not None and made.is_file():
+                axes[i][j].imshow(load_fitted(made, 128, "long_side"))
+                axes[i][j].set_title(arm, fontsize=8)
+    config = nst_config(profile)
+    style_img = load_fitted(style, config.size, config.fit, config.resample)
+    axes[-1][0].imshow(style_img)
+    axes[-1][0].set_title("style", fontsize=8)
+    masks = style_masks(profile, style_img)
+    for j, (arm, mask) in enumerate(masks.items(), 1):
+        shown = style_img.astype(np.float32) * (0.25 + 0.75 * mask[..., None])
+        axes[-1][j].imshow(shown.astype(np.uint8))
+        axes[-1][j].set_title(f"{arm}: top {profile.select_fraction:.0%}", fontsize=8)
+    fig.suptitle(f"Shinde arms ({config.size} px, {config.steps} L-BFGS evaluations, {config.backbone})", fontsize=9)
+    fig.tight_layout()
+    mark_smoke(fig, profile.name)
+    return save_figure(fig, path)
+
+
+def style_masks(profile: ShindeProfile, style_img: np.ndarray) -> dict[str, np.ndarray]:
+    """The 0/1 masks the ``saliency`` and ``occlusion`` arms put on the style image (as the generation jobs
+    compute them: :func:`nst_aug.saliency.score_function` of the NST network, top ``select_fraction``)."""
+    from nst_aug.saliency import heat_map, score_function, style_mask
+
+    config = nst_config(profile)
+    scorer = score_function(None, None, config.backbone, None, config.weights, config.seed)
+    x = style_img[None].astype(np.float32)
+    return {arm: style_mask(heat_map(scorer, x, method), profile.select_fraction)[0]
+            for arm, method in SELECTIONS.items() if arm in profile.methods}
