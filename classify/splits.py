@@ -207,8 +207,8 @@ def per_class_split(samples: Iterable[Sample], n_train: int, seed: int = 0, n_te
 
 
 def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0, val_fraction: float = 0.1,
-                           real_in_train: bool = True, group_of: Callable[[Sample], str] | None = None
-                           ) -> list[Split]:
+                           real_in_train: bool = True, group_of: Callable[[Sample], str] | None = None,
+                           test_count: int | None = None, val_count: int | None = None) -> list[Split]:
     """``k`` stratified folds of the real images; fold i tests on part i (Mikołajczyk §IV.C: 5 folds).
 
     The test parts are scikit-learn's ``StratifiedGroupKFold(k, shuffle=True, random_state=seed)`` over the real
@@ -219,6 +219,10 @@ def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0,
     groups, :func:`_grouped_cut`); the rest train when ``real_in_train``, else they form the fold's ``pool``:
     Mikołajczyk trained on synthetic images only, made from real images kept apart from validation and test
     (``real_in_train=False``). Synthetic samples are added to train under the group rule of :func:`add_synthetic`.
+
+    Counts instead of fractions (Mikołajczyk §V: "tested it on 200 images per each of five folds", "validated on
+    1976 real images"): ``test_count`` keeps that many images of fold i's test part (stratified, whole groups;
+    the others join the rest), ``val_count`` validates on that many of the rest (overriding ``val_fraction``).
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -240,10 +244,22 @@ def stratified_group_kfold(samples: Iterable[Sample], k: int = 5, seed: int = 0,
     for i, (rest_idx, test_idx) in enumerate(cv.split(np.zeros(len(real)), labels, groups)):
         test = [real[j] for j in sorted(test_idx)]
         rest = [real[j] for j in sorted(rest_idx)]
-        val, train = _grouped_cut(rest, val_fraction, np.random.default_rng([seed, i]), group_of)
+        if test_count is not None:
+            test, back = _grouped_cut(test, _share(test_count, len(test), "test_count"),
+                                      np.random.default_rng([seed, i, 1]), group_of)
+            rest = sorted(rest + back, key=lambda s: s.path)
+        share = val_fraction if val_count is None else _share(val_count, len(rest), "val_count")
+        val, train = _grouped_cut(rest, share, np.random.default_rng([seed, i]), group_of)
         pool = [] if real_in_train else train
         folds.append(_finish(train if real_in_train else [], val, test, synthetic, real, pool))
     return folds
+
+
+def _share(count: int, available: int, name: str) -> float:
+    """``count`` of ``available`` images as the fraction :func:`_grouped_cut` takes (per class, rounded)."""
+    if not 0 < count <= available:
+        raise ValueError(f"{name} must be in 1..{available} (the images there are), got {count}")
+    return count / available
 
 
 def _grouped_cut(samples: Sequence[Sample], fraction: float, rng: np.random.Generator,

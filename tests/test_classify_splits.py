@@ -139,3 +139,26 @@ def test_a_synthetic_row_that_is_a_real_image_is_dropped():
     split = stratified_split(real + [smuggled], seed=0)
     assert smuggled in split.dropped and smuggled not in split.train
     assert "is a real image of the dataset" in split.reasons[0]
+
+
+def test_kfold_with_the_papers_counts():
+    """Mikołajczyk §V's counts instead of fractions: each fold tests on ``test_count`` images of its k-fold part
+    (class proportions kept, within one image per class of the count), validates on ``val_count`` of the rest,
+    trains on what is left; the parts stay disjoint and cover every real image; bad counts raise."""
+    real = _real(150, 50)  # k=5: k-fold parts of 40 (30 A + 10 B)
+    folds = stratified_group_kfold(real, k=5, seed=2, test_count=20, val_count=60)
+    tests = set()
+    for f in folds:
+        assert class_counts(f.test) == {"A": 15, "B": 5}          # 20 of 40, stratified
+        assert class_counts(f.val) == {"A": 45, "B": 15}          # 60 of the other 180
+        assert len(f.train) == 200 - 20 - 60
+        parts = [s.path for part in (f.train, f.val, f.test) for s in part]
+        assert sorted(parts) == sorted(s.path for s in real)       # a partition of the real images
+        tests |= {s.path for s in f.test}
+    assert len(tests) == 100                                       # the five test samples are disjoint
+    plain = stratified_group_kfold(real, k=5, seed=2)
+    assert all({s.path for s in f.test} <= {s.path for s in p.test} for f, p in zip(folds, plain))
+    with pytest.raises(ValueError, match="test_count"):
+        stratified_group_kfold(real, k=5, test_count=41)
+    with pytest.raises(ValueError, match="val_count"):
+        stratified_group_kfold(real, k=5, val_count=0)

@@ -3,6 +3,7 @@ the two Colab notebooks executed with nbclient (slow)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -83,6 +84,29 @@ def test_recall_trend_is_read_from_paired_differences():
     few = [r for r in rows_for(lambda sub, c: 0.1) if r["subset"] == 0 and r["class"] in "ab"]
     sentence, _ = tables.recall_trend(few, ("light",), n_boot=500)
     assert "Cannot tell" in sentence and "no CI" in sentence
+
+
+def test_mikolajczyk_paper_profile_has_the_papers_counts_and_a_style_pool():
+    """§V: 54,030 synthetic training images, 418 malignant style images, 200 test per fold, 1,976 validation; the
+    generation job of a fold draws at most ``style_pool`` MEL styles from its training part (seeded, per fold)."""
+    from classify.data import Sample
+    from classify.splits import Split
+    from nst_aug.reproduce.mikolajczyk import generation_job
+
+    p = MIKOLAJCZYK_PROFILES["paper"]
+    assert (p.nst_pairs, p.style_pool, p.test_per_fold, p.val_count) == (54_030, 418, 200, 1_976)
+    assert p.densenet_weights == "random"  # the four architectures initialised alike
+    for name in ("cpu", "smoke"):
+        q = MIKOLAJCZYK_PROFILES[name]
+        assert (q.style_pool, q.test_per_fold, q.val_count) == (None, None, None), name
+    train = [Sample(f"/d/nv{i}.jpg", "NV") for i in range(30)] + [Sample(f"/d/mel{i}.jpg", "MEL") for i in range(12)]
+    small = dataclasses.replace(p, style_pool=5, nst_pairs=20)
+    jobs = [generation_job(small, Split(train, [], []), fold, Path("/tmp/x")) for fold in (0, 0, 1)]
+    assert len(jobs[0].contents) == 30 and len(jobs[0].styles) == 5
+    assert all(s.label == "MEL" for s in jobs[0].styles)
+    assert jobs[0].styles == jobs[1].styles != jobs[2].styles  # seeded per fold
+    assert len(generation_job(dataclasses.replace(p, style_pool=None), Split(train, [], []), 0,
+                              Path("/tmp/x")).styles) == 12
 
 
 def test_profiles_state_their_departures():

