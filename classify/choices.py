@@ -27,5 +27,7 @@ FILL_MODES = ("nearest", "reflect", "wrap", "constant")
 #: to 2048 (4× the largest side any of the papers uses, Gauld's 512; a VGG19 pass at 2048 px already needs
 #: several GB).
 SIZE_RANGE = (MIN_SIDE, 2048)
+#: ``tf.distribute`` strategies of classifier training (:func:`classify.training.distribution_strategy`).
+DISTRIBUTE = ("none", "mirrored", "multiworker")
 #: Compute precisions (:func:`classify.precision.resolve_precision`).
 PRECISIONS = ("float32", "bfloat16", "float16", "auto")

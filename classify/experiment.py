@@ -25,6 +25,7 @@ model's last layer (:func:`classify.models.set_logistic_head`).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -82,13 +83,15 @@ class TrainSpec:
     class_weight: str = "none"              # "none" or "balanced"
     patience: int = 10                      # early stopping on val_loss; 0 = off
     seed: int = 0
+    distribute: str = "none"                # tf.distribute: none | mirrored (local GPUs) | multiworker
     l2_c: float = 1.0                       # logistic regression: inverse L2 strength (sklearn's default)
     max_iter: int = 1000                    # logistic regression: L-BFGS iterations
 
     def __post_init__(self) -> None:
-        from .choices import ARCHITECTURES, HEADS, OPTIMIZERS, RESIZE_METHODS, SIZE_RANGE
+        from .choices import ARCHITECTURES, DISTRIBUTE, HEADS, OPTIMIZERS, RESIZE_METHODS, SIZE_RANGE
 
         choices = {"arch": (self.arch, ARCHITECTURES), "resize_method": (self.resize_method, RESIZE_METHODS),
+                   "distribute": (self.distribute, DISTRIBUTE),
                    "fit": (self.fit, ("crop", "squash")), "optimizer": (self.optimizer, OPTIMIZERS),
                    "head": (self.head, HEADS),
                    "class_weight": (self.class_weight, ("none", "balanced"))}
@@ -193,10 +196,11 @@ class RunResult:
 
 
 def fingerprint(spec: TrainSpec, split: Split, classes: Sequence[str]) -> str:
-    """sha256 of the spec, the classes and every (part, path, label) of the split."""
+    """sha256 of the spec (not where it runs: ``distribute``), the classes and every (part, path, label) of the
+    split."""
     parts = [(name, s.path, s.label) for name, items in split.parts().items() for s in items]
-    text = json.dumps({"spec": spec.to_dict(), "classes": list(classes), "split": parts}, sort_keys=True,
-                      default=str)
+    what = {k: v for k, v in spec.to_dict().items() if k != "distribute"}
+    text = json.dumps({"spec": what, "classes": list(classes), "split": parts}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -322,11 +326,10 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     import keras
 
     from .augment import affine_augmentation
-    from .models import build_model, set_backbone_trainable
-    from .pipeline import encode_labels, make_dataset
+    from .pipeline import make_dataset
     from .report import read_history_csv
     from .scoring import Classifier, ClassifierInfo, predict
-    from .training import class_weights, compile_model, fine_tune, fit, lr_find, set_seeds
+    from .training import distribution_strategy, set_seeds
 
     set_seeds(spec.seed)
     cached = {"memory": True, "none": False}.get(cache, cache)
@@ -350,6 +353,37 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     train_ds = train_ds.repeat()
     val_ds, _, bad = dataset(split.val, False, "val") if split.val else (None, [], [])
     skipped += bad
+    strategy = distribution_strategy(spec.distribute)
+    if strategy is not None:
+        print(f"distribute: {spec.distribute}, {strategy.num_replicas_in_sync} replicas")
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model, history = _fit_in_scope(spec, classes, out, run, train_ds, val_ds, train_kept, tensorboard, verbose)
+    if strategy is not None:  # a plain copy scores and saves: nothing of the strategy stays in the model file
+        plain = keras.models.clone_model(model)
+        plain.set_weights(model.get_weights())
+        plain.weights_source = model.weights_source
+        model = plain
+    history = read_history_csv(out / "history.csv") or history
+    part, eval_samples = _eval_samples(split)
+    prediction = None
+    if eval_samples:
+        info = ClassifierInfo(tuple(classes), size, spec.resize_method, spec.fit, spec.arch, model.weights_source)
+        prediction = predict(Classifier(model, info), eval_samples, spec.batch_size, progress=False)
+    counts = {c: sum(s.label == c for s in train_kept) for c in classes}
+    result = _finish(out, spec, classes, positive, run, model, prediction, part, history, len(train_kept),
+                     len(split.val), counts, len(history.get("loss", [])), save_model, skipped)
+    keras.backend.clear_session()
+    return result
+
+
+def _fit_in_scope(spec: TrainSpec, classes, out: Path, run: dict, train_ds, val_ds, train_kept, tensorboard,
+                  verbose):
+    """``(model, history)``: the model built, compiled and trained (inside the caller's strategy scope)."""
+    from .models import build_model, set_backbone_trainable
+    from .pipeline import encode_labels
+    from .training import class_weights, compile_model, fine_tune, fit, lr_find
+
+    size = spec.image_size
     model = build_model(spec.arch, len(classes), size, spec.dropout, spec.weights, spec.fc_units, spec.seed,
                         head=spec.head)
     print(f"model: {model.name}, {model.count_params():,} parameters, weights: {model.weights_source}")
@@ -377,17 +411,7 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
         compile_model(model, spec.optimizer, lr, spec.momentum, spec.weight_decay)
         history = fit(model, train_ds, val_ds, spec.epochs, out, patience, cw, tensorboard, verbose=verbose,
                       steps_per_epoch=steps)
-    history = read_history_csv(out / "history.csv") or history
-    part, eval_samples = _eval_samples(split)
-    prediction = None
-    if eval_samples:
-        info = ClassifierInfo(tuple(classes), size, spec.resize_method, spec.fit, spec.arch, model.weights_source)
-        prediction = predict(Classifier(model, info), eval_samples, spec.batch_size, progress=False)
-    counts = {c: sum(s.label == c for s in train_kept) for c in classes}
-    result = _finish(out, spec, classes, positive, run, model, prediction, part, history, len(train_kept),
-                     len(split.val), counts, len(history.get("loss", [])), save_model, skipped)
-    keras.backend.clear_session()
-    return result
+    return model, history
 
 
 class FeatureCache:

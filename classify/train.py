@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from typing import Sequence
 
-from .choices import ARCHITECTURES, FILL_MODES, HEADS, OPTIMIZERS, RESIZE_METHODS
+from .choices import ARCHITECTURES, DISTRIBUTE, FILL_MODES, HEADS, OPTIMIZERS, RESIZE_METHODS
 from .cli import (CLIError, Parser, add_data_args, check_classes, add_output_args, add_seed, add_verbosity, check_output_dir,
                   fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
                   read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "frozen LR finder, 1cycle, train_bn, lr spread 100, bicubic; other flags still apply")
     t.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     t.add_argument("--patience", type=nonnegative_int, default=10, help="early stopping patience (0 = off)")
+    t.add_argument("--distribute", choices=DISTRIBUTE, default="none",
+                   help="tf.distribute: mirrored = every local GPU, multiworker = several machines (TF_CONFIG)")
     add_seed(t, "seeds the split, weights, shuffling and augmentation")
     t.add_argument("--tensorboard", action="store_true")
     t.add_argument("--cache", default="memory", help="'memory', 'none' or a cache file prefix")
@@ -132,7 +134,7 @@ def spec_from_args(args: argparse.Namespace) -> "TrainSpec":
                      optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, one_cycle=args.one_cycle,
                      lr_find=args.lr_find, freeze_epochs=args.freeze_epochs, class_weight=args.class_weight,
                      patience=args.patience, seed=args.seed, weight_decay=args.weight_decay, head=args.head,
-                     train_bn=args.train_bn, lr_spread=args.lr_spread)
+                     train_bn=args.train_bn, lr_spread=args.lr_spread, distribute=args.distribute)
     if not args.fastai:
         return spec
     recipe, default = fastai_spec(args.arch), TrainSpec()
