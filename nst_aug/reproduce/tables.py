@@ -196,7 +196,7 @@ def plot_fig4(path: Path, rows: Sequence[dict], k: int, profile: str = "") -> Pa
 
 
 # ---------------------------------------------------------------------------------------------------- Gauld
-STYLE_ORDER = ("none", "light", "medium", "heavy")
+STYLE_ORDER = ("none", "light", "medium", "heavy", "fast")
 
 
 def gauld_long_rows(results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
@@ -265,7 +265,9 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
     """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``."""
     return write_precision_recall(
         out, profile, results, classes, n_expected, STYLE_ORDER, "gauld",
-        "Gauld: per-class precision and recall of the 8 networks", ("style transfer", "style transfer"),
+        "Gauld: per-class precision and recall of the 8 networks"
+        + (" (+ 2 of our 'fast' arm)" if getattr(profile, "fast_style", False) else ""),
+        ("style transfer", "style transfer"), trend_arms=profile.strengths,
         closing="Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
                 "reading: recall rising with style strength would support NST as augmentation).")
 
@@ -273,8 +275,8 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
 def write_precision_recall(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"],
                            classes: Sequence[str], n_expected: int, order: Sequence[str], stem: str, title: str,
                            column: tuple[str, str], closing: str, question: str = "Does recall rise with style "
-                           "strength?", every: str = "every strength", figures: Sequence[Path] = ()
-                           ) -> dict[str, Path]:
+                           "strength?", every: str = "every strength", figures: Sequence[Path] = (),
+                           trend_arms: Sequence[str] | None = None) -> dict[str, Path]:
     """The per-class precision/recall report of the Caltech drivers (Gauld, Shinde): ``<stem>_table.md``,
     ``<stem>_table.csv`` (long form), ``<stem>_precision_recall.png``; ``results[(subset, arm, static)]``, arms
     in ``order`` (``none`` first: the paired differences are against it)."""
@@ -318,8 +320,14 @@ def write_precision_recall(out: Path, profile, results: Mapping[tuple[int, str, 
                 f"{np.mean([r['precision'] for r in sel if r['class'] == c]):.3f} | "
                 f"{np.mean([r['recall'] for r in sel if r['class'] == c]):.3f}" for c in classes)
             lines.append(f"| {style} | {'with' if static else 'without'} | {cells} |")
-    arms = [a for a in order if a != "none" and any(r["style"] == a for r in rows)]
+    arms = [a for a in order if a != "none" and any(r["style"] == a for r in rows)
+            and (trend_arms is None or a in trend_arms)]
     sentence, _ = recall_trend(rows, arms, order=order, question=question, every=every)
+    extra_arms = [a for a in order if a != "none" and a not in arms and any(r["style"] == a for r in rows)]
+    if extra_arms:
+        extra_sentence, _ = recall_trend(rows, extra_arms, order=order, question="And the extra arm?",
+                                         every="the extra arm")
+        sentence += " " + extra_sentence
     if small:
         sentence = f"Too small to mean anything ({'; '.join(small)}). " + sentence.replace("**", "")
     lines += ["", sentence, "", closing]
