@@ -79,3 +79,68 @@ def test_generate_fast_writes_rows_records_weights_and_resumes(tmp_path, capsys)
     assert generate.main(args + ["--strength", "0.5"]) == 2  # another configuration in the same folder
     assert generate.main(["--method", "fast", "--blend", "2", "--out", str(tmp_path / "x")]) == 2
     assert generate.main(["--strength", "0.5", "--out", str(tmp_path / "y")]) == 2  # nst takes --ratio
+
+
+# ------------------------------------------------------------------------------ Jackson's style randomisation
+@pytest.fixture(scope="module")
+def style_distribution(stylizer, isic_sample_images):
+    from nst_aug.fast import fit_style_distribution
+
+    return fit_style_distribution(list(isic_sample_images), stylizer, crops=12, seed=0, source="test images")
+
+
+def test_style_distribution_fit_save_load(style_distribution, stylizer, isic_sample_images, tmp_path):
+    """The fitted normal: mean = the mean of the embeddings it saw (checked by hand for the two whole images
+    alone), a symmetric positive-definite covariance, the source kept through save/load."""
+    from nst_aug.fast import StyleDistribution, fit_style_distribution
+
+    d = style_distribution
+    assert d.mean.shape == (100,) and d.cov.shape == (100, 100) and d.n == 2 * 13
+    np.testing.assert_allclose(d.cov, d.cov.T)
+    assert np.linalg.eigvalsh(d.cov).min() > 0
+    whole = fit_style_distribution(list(isic_sample_images), stylizer)  # two embeddings, no crops
+    np.testing.assert_allclose(whole.mean, np.mean([stylizer.embed(i) for i in isic_sample_images], axis=0),
+                               rtol=1e-5, atol=1e-6)
+    again = StyleDistribution.load(d.save(tmp_path / "styles.npz"))
+    np.testing.assert_array_equal(again.mean, d.mean) and np.testing.assert_array_equal(again.cov, d.cov)
+    assert (again.source, again.n) == ("test images", 26)
+    with pytest.raises(ValueError, match="at least 2"):
+        fit_style_distribution([isic_sample_images[0]], stylizer)
+
+
+def test_style_randomization_layer_is_seeded_and_only_trains(style_distribution, stylizer, isic_sample_images):
+    """Training: every image restylised (probability 1) with a drawn style, the same images for the same seed,
+    others for another seed; inference and probability 0 pass images through unchanged."""
+    from nst_aug.fast import style_randomization_layer
+
+    batch = np.stack(isic_sample_images).astype(np.float32)
+    a = style_randomization_layer(style_distribution, 0.8, seed=1, stylizer=stylizer)
+    b = style_randomization_layer(style_distribution, 0.8, seed=1, stylizer=stylizer)
+    c = style_randomization_layer(style_distribution, 0.8, seed=2, stylizer=stylizer)
+    ya, yb, yc = (np.asarray(layer(batch, training=True)) for layer in (a, b, c))
+    assert ya.shape == batch.shape
+    np.testing.assert_array_equal(ya, yb)
+    assert np.abs(ya - yc).mean() > 2.0            # another seed, other styles
+    assert np.abs(ya - batch).mean() > 5.0         # restyled
+    np.testing.assert_array_equal(np.asarray(a(batch, training=False)), batch)
+    off = style_randomization_layer(style_distribution, 0.8, probability=0.0, stylizer=stylizer)
+    np.testing.assert_array_equal(np.asarray(off(batch, training=True)), batch)
+    with pytest.raises(ValueError, match="strength"):
+        style_randomization_layer(style_distribution, 1.5, stylizer=stylizer)
+
+
+def test_style_randomization_inside_a_classify_pipeline(style_distribution, stylizer, tmp_path):
+    """As ``make_dataset``'s augmentation: batches come out restyled, in their shape, labels untouched."""
+    from classify.data import read_isic_csv
+    from classify.pipeline import make_dataset
+    from classify.samples import ISIC_SAMPLE_CSV
+    from nst_aug.fast import style_randomization_layer
+
+    samples, _ = read_isic_csv(ISIC_SAMPLE_CSV)
+    layer = style_randomization_layer(style_distribution, 0.5, seed=0, stylizer=stylizer)
+    plain = make_dataset(samples[:4], ("NV", "MEL"), 64, 4, cache=False)
+    styled = make_dataset(samples[:4], ("NV", "MEL"), 64, 4, cache=False, augment=layer)
+    (x0, y0), (x1, y1) = next(iter(plain)), next(iter(styled))
+    assert x1.shape == x0.shape == (4, 64, 64, 3)
+    np.testing.assert_array_equal(np.asarray(y0), np.asarray(y1))
+    assert np.abs(np.asarray(x1) - np.asarray(x0)).mean() > 2.0
