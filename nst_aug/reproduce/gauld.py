@@ -88,6 +88,25 @@ def train_spec(profile: GauldProfile) -> TrainSpec:
 
 
 def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) -> dict:
+    arms = ["none", *profile.strengths] + (["fast"] if profile.fast_style else [])
+
+    def jobs(split: Split, subset: int, arm: str, style_path: Path, out: Path) -> list:
+        if arm != "fast":
+            return [generation_job(profile, split, subset, arm, style_path, out)]
+        return [dataclasses.replace(generation_job(profile, split, subset, "heavy", style_path, out), method="fast",
+                                    out=str(out / "nst" / f"subset{subset}" / "fast"), preset="ghiasi2017")]
+
+    def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
+        return tables.write_gauld(out, profile, results, classes, n_expected)
+
+    return caltech_experiment(profile, out, data, style, arms, jobs, report)
+
+
+def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, style, arms, jobs, report) -> dict:
+    """What the Caltech drivers (Gauld, Shinde) share: the data, per subset its split (10 per class train, the
+    rest test), each arm's generation jobs (``jobs(split, subset, arm, style, out)``; ``none`` has none), the static
+    copies, one classifier per arm × {without, with static copies}, and ``report(out, results, classes,
+    n_expected, first split, style)`` after every subset (a partial run has a partial table)."""
     from nst_aug.job import run_generation
 
     out = Path(out).resolve()
@@ -102,43 +121,39 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
         + ", ".join(f"{c} {sum(s.label == c for s in real)}" for c in classes) + f"; profile {profile.name}")
     write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root), "style": str(style_path)})
     spec = train_spec(profile)
-    results = {}
-    arms = ["none", *profile.strengths] + (["fast"] if profile.fast_style else [])
+    results, files, first_split = {}, {}, None
     n_expected = profile.subsets * len(arms) * 2
-    files = {}
     for s in range(profile.subsets):
         split = per_class_split(real, profile.n_train, seed=profile.seed + s, n_test=profile.n_test)
-        stylised: dict[str, list[Sample]] = {}
-        for strength in profile.strengths:
-            job = generation_job(profile, split, s, strength, style_path, out)
-            counter.generation(run_generation(job, progress=False))
-            stylised[strength] = read_manifest(job.out)[0]
-        if profile.fast_style:
-            job = dataclasses.replace(generation_job(profile, split, s, "heavy", style_path, out), method="fast",
-                                      out=str(out / "nst" / f"subset{s}" / "fast"), preset="ghiasi2017")
-            counter.generation(run_generation(job, progress=False))
-            stylised["fast"] = read_manifest(job.out)[0]
+        first_split = first_split or split
+        stylised: dict[str, list[Sample]] = {"none": []}
+        for arm in arms:
+            if arm == "none":
+                continue
+            stylised[arm] = []
+            for job in jobs(split, s, arm, style_path, out):
+                counter.generation(run_generation(job, progress=False))
+                stylised[arm] += read_manifest(job.out)[0]
         static = []
         if profile.static_copies:
             from classify.augment import static_augment
 
             static = static_augment(split.train, out / "static" / f"subset{s}", profile.static_copies,
                                     profile.max_shift, profile.max_rotation, profile.seed)
-        for style_name in arms:
+        for arm in arms:
             for with_static in (False, True):
-                train = list(split.train) + (stylised[style_name] if style_name != "none" else [])
-                if with_static:
-                    train += static
-                tag = f"{style_name}-{'static' if with_static else 'nostatic'}"
+                train = list(split.train) + stylised[arm] + (static if with_static else [])
+                tag = f"{arm}-{'static' if with_static else 'nostatic'}"
                 res = train_and_evaluate(spec, Split(train, [], split.test), classes,
                                          out / "runs" / f"subset{s}" / tag, title=f"subset {s} {tag}",
                                          save_model=False, overwrite=True, feature_cache=out / "features", verbose=0)
                 counter.network(res)
                 log(f"{'cached' if res.cached else 'done'} subset {s} {tag}: accuracy {res.metrics['accuracy']:.3f}")
-                results[(s, style_name, with_static)] = res
-        files = tables.write_gauld(out, profile, results, classes, n_expected)
+                results[(s, arm, with_static)] = res
+        files = report(out, results, classes, n_expected, first_split, style_path)
     summary = {"out": str(out), "profile": profile.name, "data": description, "real": len(real),
-               "networks": len(results), "work": counter.to_dict(), "files": {k: str(v) for k, v in files.items()}}
+               "skipped": len(skipped), "networks": len(results), "work": counter.to_dict(),
+               "files": {k: str(v) for k, v in files.items()}}
     write_json(out / "summary.json", summary)
     log(f"table: {files.get('markdown')}")
     return summary

@@ -30,15 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.data import Sample, read_class_folders, read_manifest
-from classify.drivers import Counter, log
-from classify.experiment import train_and_evaluate
-from classify.files import save_figure, write_json
-from classify.images import load_fitted, usable
-from classify.splits import Split, per_class_split
+from classify.files import save_figure
+from classify.images import load_fitted
+from classify.splits import Split
 
 from . import tables
-from .gauld import resolve_inputs, train_spec
+from .gauld import caltech_experiment
 from .profiles import SHINDE_METHODS, ShindeProfile
 
 SELECTIONS = {"saliency": "guided", "occlusion": "occlusion"}
@@ -80,47 +77,13 @@ def generation_jobs(profile: ShindeProfile, split: Split, subset: int, method: s
 
 
 def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None) -> dict:
-    from nst_aug.job import run_generation
+    """Run (or resume) the experiment into ``out`` (:func:`nst_aug.reproduce.gauld.caltech_experiment`)."""
+    arms = [m for m in SHINDE_METHODS if m in profile.methods]
 
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    counter = Counter()
-    root, style_path, description = resolve_inputs(data, style, profile, out)
-    real, skipped = read_class_folders(root, profile.classes)
-    real, unusable = usable(real)  # before the subsets: every count below is of images that are used
-    classes = list(profile.classes)
-    log(f"data: {description}: {len(real)} images "
-        + ", ".join(f"{c} {sum(s.label == c for s in real)}" for c in classes) + f"; profile {profile.name}")
-    write_json(out / "profile.json", {"profile": profile.to_dict(), "data": str(root), "style": str(style_path)})
-    spec = train_spec(profile)
-    methods = [m for m in SHINDE_METHODS if m in profile.methods]
-    n_expected = profile.subsets * len(methods) * 2
-    results, files, first_split = {}, {}, None
-    for s in range(profile.subsets):
-        split = per_class_split(real, profile.n_train, seed=profile.seed + s, n_test=profile.n_test)
-        first_split = first_split or split
-        stylised: dict[str, list[Sample]] = {"none": []}
-        for method in methods[1:] if methods[0] == "none" else methods:
-            stylised[method] = []
-            for job in generation_jobs(profile, split, s, method, style_path, out):
-                counter.generation(run_generation(job, progress=False))
-                stylised[method] += read_manifest(job.out)[0]
-        static = []
-        if profile.static_copies:
-            from classify.augment import static_augment
+    def jobs(split: Split, subset: int, arm: str, style_path: Path, out: Path) -> list:
+        return generation_jobs(profile, split, subset, arm, style_path, out)
 
-            static = static_augment(split.train, out / "static" / f"subset{s}", profile.static_copies,
-                                    profile.max_shift, profile.max_rotation, profile.seed)
-        for method in methods:
-            for with_static in (False, True):
-                train = list(split.train) + stylised.get(method, []) + (static if with_static else [])
-                tag = f"{method}-{'static' if with_static else 'nostatic'}"
-                res = train_and_evaluate(spec, Split(train, [], split.test), classes,
-                                         out / "runs" / f"subset{s}" / tag, title=f"subset {s} {tag}",
-                                         save_model=False, overwrite=True, feature_cache=out / "features", verbose=0)
-                counter.network(res)
-                log(f"{'cached' if res.cached else 'done'} subset {s} {tag}: accuracy {res.metrics['accuracy']:.3f}")
-                results[(s, method, with_static)] = res
+    def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
         examples = plot_examples(out / "shinde_examples.png", profile, first_split, style_path, out)
         files = tables.write_precision_recall(
             out, profile, results, classes, n_expected, SHINDE_METHODS, "shinde",
@@ -130,13 +93,9 @@ def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None) -
                     "or occlusion and blending style images; the rows above are the test of that proposal.",
             question="Does selecting or blending style features raise recall over no style transfer?",
             every="every arm", figures=[examples])
-        files["examples"] = examples
-    summary = {"out": str(out), "profile": profile.name, "data": description, "real": len(real),
-               "skipped": len(skipped) + len(unusable), "networks": len(results), "work": counter.to_dict(),
-               "files": {k: str(v) for k, v in files.items()}}
-    write_json(out / "summary.json", summary)
-    log(f"table: {files.get('markdown')}")
-    return summary
+        return {**files, "examples": examples}
+
+    return caltech_experiment(profile, out, data, style, arms, jobs, report)
 
 
 def plot_examples(path: Path, profile: ShindeProfile, split: Split, style: Path, out: Path) -> Path:
