@@ -189,6 +189,7 @@ class ShindeProfile(GauldProfile):
     methods: tuple[str, ...] = ("none", "full", "saliency", "occlusion", "blend")
     nst_size: int | None = None      # None = the preset's 512 px long side (Gatys/jcjohnson; Shinde silent)
     nst_steps: int | None = None     # None = the preset's 100 L-BFGS evaluations ("after some 100 iterations")
+    nst_init: str | None = None      # None = the preset's noise ("a noisy image"); "content" keeps the object
     select_fraction: float = 0.25    # top share of style positions kept by saliency/occlusion (Shinde: "the
                                      # most important pixels", no number; ours)
     blend_k: int = 2                 # Kandinsky + 1 same-class training image (Shinde: "multiple", no number)

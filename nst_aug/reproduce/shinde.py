@@ -48,7 +48,7 @@ def nst_config(profile: ShindeProfile):
     from nst_aug.presets import get_preset
 
     return get_preset("shinde2020", backbone=profile.nst_backbone, weights=profile.nst_weights,
-                      size=profile.nst_size, fit=profile.nst_fit, steps=profile.nst_steps,
+                      size=profile.nst_size, fit=profile.nst_fit, init=profile.nst_init, steps=profile.nst_steps,
                       lbfgs_maxfun=profile.nst_steps,
                       style_layers=CONV_LAYERS[profile.nst_backbone], seed=profile.seed)
 
