@@ -219,7 +219,8 @@ SHINDE_PROFILES: dict[str, ShindeProfile] = {
             "(preset VGG19, 16 layers: no VGG19 weights offline)",
             "NST on the centre 96 px square (preset: 512 px long side, aspect kept — Caltech's many aspect "
             "ratios would split every batch of 15 into single images, ~40 s each here) with the preset's 100 "
-            "L-BFGS evaluations",
+            "L-BFGS evaluations from noise: at that size and budget no object survives (shinde_examples.png) — "
+            "every arm adds class-labelled Kandinsky textures; --set nst_init=content keeps the object",
             "classifier input 112 px (224 in the paper profile)",
         )),
     "smoke": replace(
