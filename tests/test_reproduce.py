@@ -300,6 +300,24 @@ def test_mikolajczyk_table_writer_on_hand_made_results(tmp_path):
     assert "too small to mean anything" in md and "not meaningful" in md and "AUC points**" not in md
 
 
+def test_mikolajczyk_table_flags_a_near_chance_baseline(tmp_path):
+    """Large enough sets, 5 folds, but "without" networks that guess (mean AUC 0.55): the header and the grand
+    sentence say there is no baseline, and the difference is not in bold. A strong baseline is not flagged."""
+    import dataclasses
+
+    profile = dataclasses.replace(MIKOLAJCZYK_PROFILES["cpu"], archs=("vgg9",), bootstrap=200)
+    for without, flagged in ((0.55, True), (0.80, False)):
+        results = {}
+        for f in range(5):
+            results[("vgg9", "without", f)] = dataclasses.replace(_run_result("vgg9", without + 0.01 * f, 200),
+                                                                  n_test=74)
+            results[("vgg9", "with", f)] = dataclasses.replace(_run_result("vgg9", without + 0.02 * f, 200),
+                                                               n_test=74)
+        tables.write_mikolajczyk(tmp_path, profile, results, 5)
+        md = (tmp_path / "table1.md").read_text()
+        assert ("no baseline to improve on" in md) == flagged and ("AUC points**" in md) == (not flagged)
+
+
 def test_mikolajczyk_table_paper_rows_keep_their_columns(tmp_path):
     """The paper's rows of table1.csv: every row has as many cells as the header and its "aver" is the paper's
     AVER (the mean of its five folds, ±0.001 rounding). Failed with 3 folds (and the smoke profile's 2) while
