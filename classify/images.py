@@ -263,13 +263,13 @@ def load_fitted(path: str | os.PathLike, size: int, fit: str = "crop", resample:
         return load_image(path, size=(size, size), resample=resample)
     if fit != "long_side":
         raise ValueError(f"fit must be 'crop', 'squash' or 'long_side', got {fit!r}")
-    info = probe(path)
-    height, width = info.height, info.width
-    if info.orientation in (5, 6, 7, 8):  # EXIF rotations by 90°: the decoded image is transposed
-        height, width = width, height
-    scale = size / max(height, width)
-    shape = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
-    return load_image(path, size=shape, resample=resample)
+    if resample not in RESAMPLE:
+        raise ValueError(f"resample must be one of {sorted(RESAMPLE)}, got {resample!r}")
+    path = Path(path)
+    img = _decode(path, probe(path))  # EXIF rotation applied: the shape below is the displayed one
+    scale = size / max(img.size)
+    shape = (max(MIN_SIDE, round(img.size[1] * scale)), max(MIN_SIDE, round(img.size[0] * scale)))
+    return np.asarray(resize(img, shape, resample), dtype=np.uint8)
 
 
 def save_image(arr: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:

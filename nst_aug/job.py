@@ -418,21 +418,19 @@ def _make(job, record, contents, styles, todo, n_shard, n_pairs, tqdm, progress)
     bar = tqdm(total=len(todo), unit="img", desc="style transfer", dynamic_ncols=True, disable=not progress)
     with ManifestWriter(out, EXTRA_COLUMNS, name=job.manifest_name) as writer:
         try:
-            def shapes(item) -> tuple:
-                i, c, s = item
-                return (cache.get(contents[c].path).shape,
-                        tuple(cache.get(p.path).shape for p in blend_styles(job, styles, i, contents[c], s)))
-
             for start in range(0, len(todo), job.batch_size):
                 chunk = todo[start:start + job.batch_size]
+                partners_of = {i: blend_styles(job, styles, i, contents[c], s) for i, c, s in chunk}
                 try:
-                    batches = same_shape_groups(chunk, shapes)
+                    batches = same_shape_groups(chunk, lambda item: (
+                        cache.get(contents[item[1]].path).shape,
+                        tuple(cache.get(p.path).shape for p in partners_of[item[0]])))
                 except ImageError as err:  # a file changed since it was checked
                     failed.append(str(err))
                     bar.update(len(chunk))
                     continue
                 for batch in batches:
-                    partners = [blend_styles(job, styles, i, contents[c], s) for i, c, s in batch]
+                    partners = [partners_of[i] for i, _, _ in batch]
                     c_arr = np.stack([cache.get(contents[c].path) for _, c, _ in batch])
                     s_arrs = [np.stack([cache.get(p[j].path) for p in partners]) for j in range(job.blend)]
                     init = None

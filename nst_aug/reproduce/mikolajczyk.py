@@ -77,15 +77,14 @@ def train_spec(profile: MikolajczykProfile, arch: str) -> TrainSpec:
     of the table's architectures gets its own input size, C and balanced classes."""
     from classify.augment import MIKOLAJCZYK_AUGMENT
 
+    weights = profile.densenet_weights if arch in ("densenet121", "resnet50") else "auto"
     if arch == profile.labeller_arch and arch not in profile.archs:
         return TrainSpec(arch=arch, size=profile.labeller_size or profile.image_size, seed=profile.seed,
-                         l2_c=profile.labeller_l2_c, class_weight="balanced",
-                         weights=profile.densenet_weights if arch in ("densenet121", "resnet50") else "auto")
-
+                         l2_c=profile.labeller_l2_c, class_weight="balanced", weights=weights)
     return TrainSpec(arch=arch, size=profile.image_size, epochs=profile.epochs, batch_size=profile.batch_size,
                      lr=profile.learning_rate, patience=profile.patience, seed=profile.seed,
                      augment=MIKOLAJCZYK_AUGMENT if profile.augment == "mikolajczyk" else None,
-                     weights=profile.densenet_weights if arch in ("densenet121", "resnet50") else "auto")
+                     weights=weights)
 
 
 def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Path):

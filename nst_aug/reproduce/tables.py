@@ -277,7 +277,7 @@ def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "Run
     return write_precision_recall(
         out, profile, results, classes, n_expected, STYLE_ORDER, "gauld",
         "Gauld: per-class precision and recall of the 8 networks"
-        + (" (+ 2 of our 'fast' arm)" if getattr(profile, "fast_style", False) else ""),
+        + (" (+ 2 of our 'fast' arm)" if profile.fast_style else ""),
         ("style transfer", "style transfer"), trend_arms=profile.strengths,
         closing="Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
                 "reading: recall rising with style strength would support NST as augmentation).")
