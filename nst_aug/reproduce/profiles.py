@@ -160,7 +160,8 @@ GAULD_PROFILES: dict[str, GauldProfile] = {
             "NST on the centre 96 px square (paper/notebook: 512 px long side, aspect kept; Caltech's many aspect "
             "ratios would split every batch into single images) with 100 Adam steps (paper 1000): weaker "
             "stylisation at every strength — light (1e9) returns the content image itself (its best-loss image) "
-            "and medium nearly so; only heavy (1e7) is visibly stylised",
+            "and medium nearly so; only heavy (1e7) is visibly stylised (at the paper's 1000 steps light is still "
+            "the content image and medium stylises some images only: the gauld2020 preset's docstring)",
             "classifier input 112 px (ours 224 in the paper profile)",
         )),
     "smoke": replace(
