@@ -105,7 +105,7 @@ def _main(argv: Sequence[str]) -> int:
                     domain_a=getattr(args, "domain_a", None), domain_b=getattr(args, "domain_b", None),
                     input=getattr(args, "input", None), split_file=args.split_file, parts=tuple(args.part))
     check_data_paths(args)
-    data = load_data(gan, opts, spec, progress=not args.quiet)
+    data = load_data(gan, opts, spec, progress=not args.quiet, cache=out / "data")
     for note in data["notes"]:
         print(note)
     for name in gan.data_sets:

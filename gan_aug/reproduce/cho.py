@@ -71,7 +71,8 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
         opts = dcgan_options(profile, c)
         gan_data = load_data(get_kind("dcgan"), opts, DataSpec(input=str(Path(root) / c),
                                                                split_file=str(out / "split.csv"),
-                                                               parts=("train",)), progress=False)
+                                                               parts=("train",)), progress=False,
+                             cache=out / "gans" / "data")
         _, cached = train_or_resume("dcgan", opts, out / "gans" / c, gan_data)
         counter.gan(cached)
         log(f"{'cached' if cached else 'trained'} DCGAN {c} ({len(gan_data['images'])} training images)")

@@ -118,7 +118,7 @@ class Prepared:
         from gan_aug.kinds import get_kind
         from gan_aug.training import train_or_resume
 
-        gan_data = load_data(get_kind(kind), opts, spec, progress=False)
+        gan_data = load_data(get_kind(kind), opts, spec, progress=False, cache=self.out / "gans" / "data")
         _, cached = train_or_resume(kind, opts, self.out / "gans" / name, gan_data)
         self.counter.gan(cached)
         sizes = ", ".join(f"{k} {len(gan_data[k])}" for k in get_kind(kind).data_sets)
