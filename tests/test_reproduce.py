@@ -187,6 +187,37 @@ def test_mikolajczyk_second_run_is_cached(mikolajczyk_run):
         assert (out / name).read_text() == text, name
 
 
+def test_mikolajczyk_logistic_labeller_fits_on_train_and_val(tmp_path):
+    """A logistic-regression labeller (no epochs to stop early) fits on the fold's training and validation parts,
+    never on its test part; a labeller trained by epochs keeps validation for early stopping."""
+    from classify.data import Sample
+    from classify.splits import Split
+    from nst_aug.reproduce import mikolajczyk
+
+    cpu = MIKOLAJCZYK_PROFILES["cpu"]
+    split = Split([Sample(f"t{i}.jpg", "NV") for i in range(3)], [Sample("v.jpg", "MEL")], [Sample("x.jpg", "NV")])
+    own = mikolajczyk.labeller_split(mikolajczyk.train_spec(cpu, cpu.labeller_arch), split)
+    assert [s.path for s in own.train] == ["t0.jpg", "t1.jpg", "t2.jpg", "v.jpg"]
+    assert own.val == [] and own.test == split.test
+    assert mikolajczyk.labeller_split(mikolajczyk.train_spec(cpu, "vgg9"), split) is split
+
+
+def test_mikolajczyk_pseudo_labels_follow_their_labeller(tmp_path):
+    """Cached pseudo-labels are reused only for the labeller that made them: a different labeller fingerprint
+    labels again (here it reaches for the labeller's model, which this test does not provide)."""
+    from classify.files import write_json
+    from nst_aug.reproduce import mikolajczyk
+
+    cached = {"n": 3, "threshold": 0.5, "counts": {}, "labeller_fingerprint": "old"}
+    write_json(tmp_path / "pseudo" / "fold0" / "done.json", cached)
+    (tmp_path / "nst").mkdir()
+    (tmp_path / "nst" / "manifest-pseudo-fold0.csv").write_text("output,label\n")
+    profile = MIKOLAJCZYK_PROFILES["smoke"]
+    assert mikolajczyk._pseudo_label(tmp_path, 0, tmp_path / "labeller", profile, "old") == cached
+    with pytest.raises(FileNotFoundError, match="no saved classifier"):
+        mikolajczyk._pseudo_label(tmp_path, 0, tmp_path / "labeller", profile, "new")
+
+
 def _auc_by_pairs(y_true, p_positive) -> float:
     """P(score of a positive > score of a negative), ties 1/2: the AUC computed without sklearn."""
     pos = [p for y, p in zip(y_true, p_positive) if y == 1]

@@ -13,8 +13,9 @@ Stages (each a library call that resumes by itself in ``OUT``):
    neither of its parents).
 3. **Without** (traditional training): each architecture trained on fold i's real training part, validated on
    its val part (early stopping), tested on its test part (:func:`classify.experiment.train_and_evaluate`).
-4. **Pseudo-labels** (§IV.B): the "without" network of ``labeller_arch`` in fold i (trained on real data only)
-   scores the synthetic images fold i may use (:func:`nst_aug.pseudo_label.pseudo_label_manifest` with the
+4. **Pseudo-labels** (§IV.B): the "without" network of ``labeller_arch`` in fold i (trained on real data only;
+   a logistic-regression labeller outside Table I fits on the fold's training + validation parts,
+   :func:`labeller_split`) scores the synthetic images fold i may use (:func:`nst_aug.pseudo_label.pseudo_label_manifest` with the
    fold's split file, part ``train``); the threshold is the median MEL score, so NV and MEL come out equal in
    size → ``OUT/nst/manifest-pseudo-fold<i>.csv``.
 5. **With** (§IV.C): each architecture trained on the pseudo-labelled synthetic images only, under the group
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from classify.data import read_isic_csv, read_manifest
 from classify.images import usable
-from classify.experiment import RunResult, TrainSpec, train_and_evaluate
+from classify.experiment import RunResult, TrainSpec, fingerprint, train_and_evaluate
 from classify.files import read_json, write_json
 from classify.manifest import merge_manifests
 from classify.splits import Split, check_no_leakage, stratified_group_kfold, with_synthetic, write_split_file
@@ -85,6 +86,15 @@ def train_spec(profile: MikolajczykProfile, arch: str) -> TrainSpec:
                      lr=profile.learning_rate, patience=profile.patience, seed=profile.seed,
                      augment=MIKOLAJCZYK_AUGMENT if profile.augment == "mikolajczyk" else None,
                      weights=weights)
+
+
+def labeller_split(spec: TrainSpec, split: Split) -> Split:
+    """The split a labeller that is not one of Table I's networks trains on: a logistic regression has no epochs
+    to stop early, so it fits on the fold's training *and* validation parts (never its test part, and never a
+    synthetic image); a network trained by epochs keeps the validation part for early stopping."""
+    if spec.trainer != "logistic_regression":
+        return split
+    return Split([*split.train, *split.val], [], split.test)
 
 
 def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Path):
@@ -153,15 +163,18 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
         for i, split in enumerate(folds):
             run_dir = out / "runs" / arch / f"fold{i}"
             is_labeller = arch == profile.labeller_arch
-            need_model = is_labeller and read_json(out / "pseudo" / f"fold{i}" / "done.json") is None
+            own = labeller_split(spec, split) if arch not in profile.archs else split
+            labelled = read_json(out / "pseudo" / f"fold{i}" / "done.json") or {}
+            need_model = is_labeller and labelled.get("labeller_fingerprint") != fingerprint(spec, own, CLASSES)
             title = f"{arch} fold {i} without"
-            res = train_and_evaluate(spec, split, CLASSES, run_dir / "without", title=title, positive=POSITIVE,
+            res = train_and_evaluate(spec, own, CLASSES, run_dir / "without", title=title, positive=POSITIVE,
                                      save_model=need_model, overwrite=True, verbose=0)
             _logged(res, counter)
             if arch in profile.archs:
                 results[(arch, "without", i)] = res
             if is_labeller:
-                pseudo[i] = {**_pseudo_label(out, i, run_dir / "without", profile), "labeller_auc": res.auc}
+                pseudo[i] = {**_pseudo_label(out, i, run_dir / "without", profile, res.fingerprint),
+                             "labeller_auc": res.auc}
             if arch not in profile.archs:
                 continue
             with_split = _labelled_split(out, i, split)
@@ -191,12 +204,13 @@ def _logged(result: RunResult, counter: Counter) -> None:
         f"{result.epochs_run} epochs, {result.seconds} s")
 
 
-def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: MikolajczykProfile) -> dict:
-    """Pseudo-label the synthetic images fold ``fold`` may use with the fold's labeller (cached)."""
+def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: MikolajczykProfile, labeller: str) -> dict:
+    """Pseudo-label the synthetic images fold ``fold`` may use with the fold's labeller (cached under the
+    labeller's fingerprint ``labeller``: another labeller labels again)."""
     stage = out / "pseudo" / f"fold{fold}"
     done = read_json(stage / "done.json")
     name = f"manifest-pseudo-fold{fold}.csv"
-    if done is not None and (out / "nst" / name).is_file():
+    if done is not None and done.get("labeller_fingerprint") == labeller and (out / "nst" / name).is_file():
         return done
     import keras
 
@@ -215,6 +229,7 @@ def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: Mikolajczyk
         summary = {"manifest": None, "n": 0, "threshold": None, "counts": {}, "dropped": None, "skipped": []}
     keras.backend.clear_session()
     summary["labeller"] = f"{profile.labeller_arch} 'without' network of fold {fold}"
+    summary["labeller_fingerprint"] = labeller
     log(f"fold {fold}: pseudo-labelled {summary['n']} synthetic images (threshold = median MEL score "
         f"{summary['threshold']}), counts {summary['counts']}; {summary['dropped']} dropped by the group rule")
     write_json(stage / "done.json", summary)

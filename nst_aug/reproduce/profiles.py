@@ -121,8 +121,8 @@ MIKOLAJCZYK_PROFILES: dict[str, MikolajczykProfile] = {
             "DenseNet121 from random initialisation (no ImageNet weights offline)",
             "labeller: logistic regression (C 0.01, balanced) on the mean and sd of frozen VGG16 block4_conv3 "
             "features at 160 px (vgg16_texture_logreg; paper: 'a DNN previously trained on the target dataset'): "
-            "VGG9 at 32 px labels near chance (AUC 0.45-0.72 per fold); this one 0.745 mean, 0.678 lowest fold "
-            "(measured 2026-12-03), short of the 0.75 mean we aimed for",
+            "fitted on the fold's training + validation parts (no epochs to stop early): VGG9 at 32 px labels "
+            "near chance (AUC 0.45-0.72 per fold); this one 0.761 mean, 0.686 lowest fold (measured 2026-12-03)",
             "test part 1/5 of 370 images (~74 per fold; paper 200), validation 1/4 of the rest",
         )),
     "smoke": replace(
