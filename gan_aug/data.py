@@ -18,7 +18,6 @@ a Path-Rank-Filter selection) or a plain folder of images — optionally only th
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -84,12 +83,9 @@ def load_image_set(samples, load_size: int, resample: str = "bicubic", progress:
     ``cache``: a folder for the decoded set as a memory-mapped ``.npy`` (``n × load_size² × 3`` bytes on disk,
     not in RAM; a row per input, the kept images first) plus a ``.json`` of its paths, labels and skip reasons,
     both written atomically and named by a digest of (path, size, mtime) of every file, ``load_size`` and
-    ``resample``: the same inputs reuse it without decoding, changed ones make a new one. Without ``cache`` the images are an in-memory array. ``workers``
-    threads decode (default: the CPU count; PIL releases the GIL while decoding). ``progress`` shows a bar."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tqdm.auto import tqdm
-
+    ``resample``: the same inputs reuse it without decoding, changed ones make a new one. Without ``cache`` the
+    images are an in-memory array. ``workers`` threads decode (default: the CPU count; PIL releases the GIL
+    while decoding). ``progress`` shows a bar."""
     samples = list(samples)
     stem = None
     if cache is not None and samples:
@@ -98,21 +94,35 @@ def load_image_set(samples, load_size: int, resample: str = "bicubic", progress:
         if found is not None:
             return found
 
+    shape = (len(samples), load_size, load_size, 3)
+    if stem is None:
+        images = np.zeros(shape, np.uint8)
+        kept, labels, skipped = _decode_into(images, samples, load_size, resample, workers, progress, desc)
+        return ImageSet(images[:len(kept)], kept, labels, skipped)
+    with atomic_path(stem.with_suffix(".npy"), suffix=".npy") as tmp:
+        images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        kept, labels, skipped = _decode_into(images, samples, load_size, resample, workers, progress, desc)
+        images.flush()
+        del images  # closed before the rename
+    write_json(stem.with_suffix(".json"), {"paths": kept, "labels": labels, "skipped": skipped})
+    return _cached_set(stem)
+
+
+def _decode_into(images: np.ndarray, samples, load_size: int, resample: str, workers: int | None, progress: bool,
+                 desc: str) -> tuple[list[str], list[str], list[str]]:
+    """Decode ``samples`` in threads into the first rows of ``images``; ``(kept paths, their labels, skips)``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
     def decode(sample):
         try:
             return load_image(sample.path, size=(load_size, load_size), resample=resample)
         except ImageError as err:
             return str(err)
 
-    shape = (load_size, load_size, 3)
-    with contextlib.ExitStack() as stack:
-        if stem is None:
-            images = np.zeros((len(samples), *shape), np.uint8)
-        else:
-            tmp = stack.enter_context(atomic_path(stem.with_suffix(".npy"), suffix=".npy"))
-            images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(samples), *shape))
-        kept, kept_labels, skipped = [], [], []
-        pool = stack.enter_context(ThreadPoolExecutor(workers or os.cpu_count() or 1))
+    kept, labels, skipped = [], [], []
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         for s, got in tqdm(zip(samples, pool.map(decode, samples)), total=len(samples), desc=desc, unit="img",
                            disable=not progress, leave=False):
             if isinstance(got, str):
@@ -120,14 +130,8 @@ def load_image_set(samples, load_size: int, resample: str = "bicubic", progress:
                 continue
             images[len(kept)] = got
             kept.append(str(s.path))
-            kept_labels.append(s.label)
-        if stem is not None:
-            images.flush()
-            del images
-    if stem is None:
-        return ImageSet(images[:len(kept)], kept, kept_labels, skipped)
-    write_json(stem.with_suffix(".json"), {"paths": kept, "labels": kept_labels, "skipped": skipped})
-    return _cached_set(stem)
+            labels.append(s.label)
+    return kept, labels, skipped
 
 
 def _cached_set(stem: Path) -> ImageSet | None:
@@ -212,7 +216,8 @@ def load_data(kind, opts, spec: DataSpec, progress: bool = True, cache: str | os
         sets = {}
         for name, given in specs.items():
             if not given:
-                raise ValueError(f"{kind.name} needs " + ("--domain-a and --domain-b" if kind.translates else "--input"))
+                needs = "--domain-a and --domain-b" if kind.translates else "--input"
+                raise ValueError(f"{kind.name} needs {needs}")
             samples, skipped, note = select_samples(spec.resolve(given), csv, image_dir, split_file, parts)
             if note:
                 out["notes"].append(f"{given}: {note}")

@@ -15,9 +15,9 @@ Stages (each a library call that resumes by itself in ``OUT``):
    its val part (early stopping), tested on its test part (:func:`classify.experiment.train_and_evaluate`).
 4. **Pseudo-labels** (§IV.B): the "without" network of ``labeller_arch`` in fold i (trained on real data only;
    a logistic-regression labeller outside Table I fits on the fold's training + validation parts,
-   :func:`labeller_split`) scores the synthetic images fold i may use (:func:`nst_aug.pseudo_label.pseudo_label_manifest` with the
-   fold's split file, part ``train``); the threshold is the median MEL score, so NV and MEL come out equal in
-   size → ``OUT/nst/manifest-pseudo-fold<i>.csv``.
+   :func:`labeller_split`) scores the synthetic images fold i may use
+   (:func:`nst_aug.pseudo_label.pseudo_label_manifest` with the fold's split file, part ``train``); the
+   threshold is the median MEL score, so NV and MEL come out equal in size → ``OUT/nst/manifest-pseudo-fold<i>.csv``.
 5. **With** (§IV.C): each architecture trained on the pseudo-labelled synthetic images only, under the group
    rule (a synthetic image whose content or style image is in fold i's val/test is dropped from fold i),
    validated and tested on the same real images as "without".
