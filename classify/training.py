@@ -28,6 +28,7 @@ body group to the head) are per-variable multipliers of the one schedule (:class
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -49,6 +50,7 @@ FASTAI_ONE_CYCLE = dict(div_factor=25.0, pct_start=0.3, moms=(0.95, 0.85), final
 FASTAI_LR_FIND = dict(start_lr=1e-7, end_lr=10.0, num_it=100, stop_div=True, beta=0.98)
 
 
+@functools.lru_cache(maxsize=None)
 def distribution_strategy(name: str = "none") -> tf.distribute.Strategy | None:
     """The ``tf.distribute`` strategy :data:`classify.choices.DISTRIBUTE` names, or ``None`` for ``none``.
 
@@ -59,7 +61,11 @@ def distribution_strategy(name: str = "none") -> tf.distribute.Strategy | None:
     dataset differently across epoch boundaries (``tests/test_distribute.py``).
     ``multiworker``: ``MultiWorkerMirroredStrategy`` across machines, each started with its ``TF_CONFIG``
     (cluster and task index; see TensorFlow's multi-worker guide). Build and compile the model inside
-    ``strategy.scope()``."""
+    ``strategy.scope()``.
+
+    One strategy per name and process, made on first use and reused by every later model (TensorFlow expects a
+    multi-worker strategy to be made once; and measured on 2 logical CPUs, a second ``MirroredStrategy`` in the
+    same process aborted a DCGAN step whose synchronized BatchNorm and gradient all-reduces then disagreed)."""
     if name == "none":
         return None
     if name == "mirrored":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, bce_logits_loss, class_loss, dtype_policy
+from .base import GAN, bce_logits_loss, class_loss, dtype_policy, for_gradient, replica_count, replica_rows
 
 
 class ACGAN(GAN):
@@ -36,9 +36,10 @@ class ACGAN(GAN):
     def train_step(self, data):
         real, labels = data
         labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
-        n = tf.shape(real)[0]
-        z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
-        c = keras.random.randint((n,), 0, self.n_classes, seed=self.seed_generator, dtype="int32")
+        n = tf.shape(real)[0]  # this replica's rows; noise and classes are drawn for the global batch (gan_aug.base)
+        z = replica_rows(keras.random.normal((n * replica_count(), self.latent_dim), seed=self.seed_generator), n)
+        c = replica_rows(keras.random.randint((n * replica_count(),), 0, self.n_classes, seed=self.seed_generator,
+                                              dtype="int32"), n)
         fake = self.generator([z, c], training=True)
 
         d_vars = self.discriminator.trainable_variables
@@ -48,7 +49,7 @@ class ACGAN(GAN):
             d_source = bce_logits_loss(s_real, True) + bce_logits_loss(s_fake, False)   # -L_S
             d_class = class_loss(labels, c_real) + class_loss(c, c_fake)                # -L_C
             d_loss = d_source + d_class
-            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under float16, else unchanged
+            scaled = self.d_optimizer.scale_loss(for_gradient(d_loss))  # float16 loss scaling; replicas
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
         g_vars = self.generator.trainable_variables
@@ -57,7 +58,7 @@ class ACGAN(GAN):
             g_source = bce_logits_loss(s_gen, True)
             g_class = class_loss(c, c_gen)
             g_loss = g_source + g_class
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = self.g_optimizer.scale_loss(for_gradient(g_loss))
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(c_real, -1, output_type=tf.int32), labels), tf.float32))
         return self._update(d_loss=d_loss, g_loss=g_loss, d_source=d_source, d_class=d_class,

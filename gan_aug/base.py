@@ -5,6 +5,12 @@ losses reported through ``keras.metrics.Mean`` trackers, so ``model.fit`` gives 
 history. :meth:`GAN.state_variables` lists *everything* a resumed run needs to continue exactly: every network
 weight (batch-norm statistics included), every optimizer slot and iteration count, the image pools, and the
 random-number state of every ``SeedGenerator`` (noise, pool draws, dropout).
+
+Under ``tf.distribute`` (``TrainOptions.distribute``; :func:`classify.training.distribution_strategy`) each replica
+runs ``train_step`` on its slice of the global batch; the helpers below keep such a step equal to one device's on
+the whole batch: a loss is divided by the number of replicas before its gradient (the optimizer all-reduce *sums*
+the replicas' gradients), random draws are made for the global batch from the mirrored seed state (identical on
+every replica) and each replica takes its own rows, and the image pools run on the gathered global batch.
 """
 from __future__ import annotations
 
@@ -76,6 +82,38 @@ def adam(opts) -> keras.optimizers.Optimizer:
     return optimizer
 
 
+# ------------------------------------------------------------------------------------------- tf.distribute
+def replica_count() -> int:
+    """Replicas the current step runs on: ``num_replicas_in_sync`` inside a ``tf.distribute`` replica context,
+    else 1."""
+    ctx = tf.distribute.get_replica_context()
+    return 1 if ctx is None else int(ctx.num_replicas_in_sync)
+
+
+def for_gradient(loss):
+    """``loss`` as this replica's share of the global batch's loss: ``loss / replicas`` (each replica's loss is a
+    mean over its own rows, and the optimizer sums the replicas' gradients); unchanged on one device."""
+    n = replica_count()
+    return loss if n == 1 else loss / tf.cast(n, loss.dtype)
+
+
+def replica_rows(values, n):
+    """Rows ``[i·n, (i+1)·n)`` of ``values`` on replica ``i`` (``values`` drawn or gathered for the global batch,
+    the same on every replica); ``values`` unchanged on one device."""
+    if replica_count() == 1:
+        return values
+    start = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32) * n
+    return values[start:start + n]
+
+
+def gather_global(values):
+    """The global batch: every replica's ``values`` concatenated in replica order (the order
+    ``tf.distribute`` split the batch in); ``values`` unchanged on one device."""
+    if replica_count() == 1:
+        return values
+    return tf.distribute.get_replica_context().all_gather(values, axis=0)
+
+
 # --------------------------------------------------------------------------------------------------- base
 class GAN(keras.Model):
     """Base class: ``Mean`` trackers by name, optimizer building, and save/restore of the full state."""
@@ -86,6 +124,9 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.tracker_names}
+        # The networks come built; without this, fit under tf.distribute would try to build the model by calling
+        # it on a batch of training data (which a DCGAN's call, taking noise, cannot take).
+        self.built = True
 
     @property
     def metrics(self):

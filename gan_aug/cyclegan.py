@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, dtype_policy, gan_loss, l1_loss
+from .base import GAN, dtype_policy, for_gradient, gan_loss, l1_loss
 from .pool import ImagePool
 
 
@@ -84,7 +84,7 @@ class CycleGAN(GAN):
         g_vars = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
         with tf.GradientTape() as tape:
             g = self.generator_losses(real_a, real_b)
-            scaled = self.g_optimizer.scale_loss(g["g_loss"])  # loss scaling under float16, else unchanged
+            scaled = self.g_optimizer.scale_loss(for_gradient(g["g_loss"]))  # float16 loss scaling; replicas
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
 
         fake_a = self.pool_a(tf.stop_gradient(g["fake_a"]))
@@ -93,7 +93,7 @@ class CycleGAN(GAN):
         with tf.GradientTape() as tape:
             d_a = self.discriminator_loss(self.disc_a, real_a, fake_a)
             d_b = self.discriminator_loss(self.disc_b, real_b, fake_b)
-            scaled = self.d_optimizer.scale_loss(d_a + d_b)
+            scaled = self.d_optimizer.scale_loss(for_gradient(d_a + d_b))
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
         return self._update(d_a_loss=d_a, d_b_loss=d_b,
                             **{k: g[k] for k in ("g_loss", "g_a_adv", "g_b_adv", "cycle_a", "cycle_b",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from .base import GAN, bce_logits_loss, dtype_policy
+from .base import GAN, bce_logits_loss, dtype_policy, for_gradient, replica_count, replica_rows
 
 
 def sample_noise(shape, distribution: str, seed):
@@ -46,21 +46,21 @@ class DCGAN(GAN):
     def train_step(self, real):
         if isinstance(real, tuple):  # (images, labels) datasets: labels unused
             real = real[0]
-        n = tf.shape(real)[0]
-        z = sample_noise((n, self.latent_dim), self.noise, self.seed_generator)
+        n = tf.shape(real)[0]  # this replica's rows; the noise is drawn for the global batch (gan_aug.base)
+        z = replica_rows(sample_noise((n * replica_count(), self.latent_dim), self.noise, self.seed_generator), n)
         fake = self.generator(z, training=True)
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
             d_loss = bce_logits_loss(real_logits, True) + bce_logits_loss(fake_logits, False)
-            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under float16, else unchanged
+            scaled = self.d_optimizer.scale_loss(for_gradient(d_loss))  # float16 loss scaling; replicas
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             g_loss = bce_logits_loss(self.discriminator(self.generator(z, training=True), training=True), True)
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = self.g_optimizer.scale_loss(for_gradient(g_loss))
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         return self._update(d_loss=d_loss, g_loss=g_loss, d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
                             d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)))

@@ -53,7 +53,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[GANKind, object, dict]:
     if not record or "kind" not in record:
         raise FileNotFoundError(f"{run_dir}: not a gan_aug training run (no run.json)")
     kind = get_kind(record["kind"])
-    opts = kind.options(**{**record["options"], "jit_compile": False})
+    opts = kind.options(**{**record["options"], "jit_compile": False, "distribute": "none"})
     return kind, opts, record
 
 

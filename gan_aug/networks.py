@@ -42,8 +42,16 @@ def batch_norm() -> layers.Layer:
     Keras's default ``momentum=0.99`` leaves the moving statistics near their initial values for the first
     few hundred steps, so a young generator evaluated in inference mode (sample grids, generation) gives flat
     grey images.
+
+    Built inside a ``tf.distribute`` strategy of several replicas, the batch statistics are the global batch's
+    (``synchronized=True``: sums all-reduced across replicas), as on one device; PyTorch's ``DataParallel`` the
+    papers' code ran on computes them per GPU.
     """
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init())
+    import tensorflow as tf
+
+    synchronized = tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init(),
+                                     synchronized=synchronized)
 
 
 def _conv(filters, kernel, strides=1, padding="valid", use_bias=True, name=None):

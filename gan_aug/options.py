@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from classify.choices import DISTRIBUTE
 from classify.images import RESAMPLE as IMAGE_RESAMPLE
 
 
@@ -51,6 +52,10 @@ class TrainOptions:
                          "ours (the papers and reference code train in float32)",
                          choices=("float32", "bfloat16", "float16", "auto"))
     run_eagerly: bool = opt(False, "run the train step eagerly (debugging; quickest for tiny test models)", "ours")
+    distribute: str = opt("none", "tf.distribute: mirrored = every local GPU (or logical device), multiworker = "
+                                  "several machines (TF_CONFIG); the global batch (batch_size, a multiple of the "
+                                  "replicas) is split across them and a step equals one device's step on it",
+                          "ours", choices=DISTRIBUTE)
 
     def __post_init__(self) -> None:
         from classify.choices import SIZE_RANGE
@@ -62,6 +67,8 @@ class TrainOptions:
                 raise ValueError(f"{name} must be within {lo}..{hi} px, got {value}")
         if getattr(self, "load_size", None) is not None and self.load_size < self.size:
             raise ValueError(f"load_size ({self.load_size}) must be at least size ({self.size}): crops come from it")
+        if self.distribute not in DISTRIBUTE:
+            raise ValueError(f"distribute must be one of {', '.join(DISTRIBUTE)}, got {self.distribute!r}")
         for name in ("epochs", "batch_size", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

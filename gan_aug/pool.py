@@ -10,11 +10,17 @@ generated image in a batch, in order (junyanz ``util/image_pool.py``):
 ``pool_size=0`` turns the pool off (images pass through). The pool is a Keras layer whose buffer, fill count
 and random state are non-trainable variables, so it runs inside the compiled train step (XLA included) and
 is saved and restored with the model's other variables: a resumed run sees the same history.
+
+Under ``tf.distribute`` the pool runs on the global batch, as it does on one device: every replica gathers all
+replicas' images (:func:`gan_aug.base.gather_global`), runs the same draws from the mirrored seed state on them,
+and returns its own rows; the buffer and count, identical on every replica, are written from the first.
 """
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from .base import gather_global, replica_rows
 
 
 class ImagePool(keras.layers.Layer):
@@ -26,15 +32,19 @@ class ImagePool(keras.layers.Layer):
         self.image_shape = tuple(int(s) for s in image_shape)
         self.seed_generator = keras.random.SeedGenerator(seed, name=f"{self.name}_seed")
         n = max(self.pool_size, 1)
+        # only_first_replica: assignable inside a tf.distribute replica context (every replica holds the same value)
         self.images = self.add_weight(shape=(n, *self.image_shape), initializer="zeros", trainable=False,
-                                      name="images")
-        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="count")
+                                      name="images", aggregation="only_first_replica")
+        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="count",
+                                     aggregation="only_first_replica")
+        self.built = True  # its state is made here, not in build()
 
     def call(self, images):
         """Return a batch of the same shape: each image either itself or a stored one (see module docstring)."""
         if self.pool_size == 0:
             return images
-        images = tf.convert_to_tensor(images, dtype=self.images.dtype)
+        local = tf.convert_to_tensor(images, dtype=self.images.dtype)
+        images = gather_global(local)
         n = tf.shape(images)[0]
         # Draw all random numbers up front from the layer's seed generator (one state update per call).
         seed = keras.random.randint((2,), 0, 2**31 - 1, seed=self.seed_generator, dtype="int32")
@@ -70,7 +80,7 @@ class ImagePool(keras.layers.Layer):
             out = tf.reshape(ta.stack(), tf.shape(images))
         self.images.assign(buffer)
         self.count.assign(count)
-        return out
+        return replica_rows(out, tf.shape(local)[0])
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -90,13 +90,15 @@ def _main(argv: Sequence[str]) -> int:
             raise CLIError(f"{out} holds a {stored.get('kind')} run, not {args.kind}: use another --out")
         flags = _given_flags(argv)
         given = {f for f in stored["options"] if {"--" + f.replace("_", "-"), "--no-" + f.replace("_", "-")} & flags}
-        differ = sorted(f for f in given if f != "epochs" and getattr(opts, f) != stored["options"][f])
+        differ = sorted(f for f in given
+                        if f not in ("epochs", "distribute") and getattr(opts, f) != stored["options"][f])
         if differ:
             raise CLIError(f"{out} holds a run with other options ("
                            + ", ".join(f"--{f.replace('_', '-')} {stored['options'][f]!r} there, "
                                        f"{getattr(opts, f)!r} here" for f in differ)
                            + "): use another --out, or --overwrite to start afresh")
-        opts = cls(**{**stored["options"], **({"epochs": opts.epochs} if "epochs" in given else {})})
+        opts = cls(**{**stored["options"], **({"epochs": opts.epochs} if "epochs" in given else {}),
+                      "distribute": opts.distribute})  # where it runs now: this command's choice
     elif args.overwrite:
         remove_files(out, RUN_FILES)
     from .data import DataSpec, load_data

@@ -80,12 +80,24 @@ def train(kind: str, opts, out_dir: str | os.PathLike, data: dict, resume: bool 
 
     With ``resume`` the newest checkpoint in ``out_dir`` is restored and training continues from its epoch.
     """
+    import contextlib
+
+    from classify.training import distribution_strategy
+
     gan = get_kind(kind)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     opts = capped_batch(opts, data, gan)
+    strategy = distribution_strategy(opts.distribute)
+    if strategy is not None:
+        replicas = strategy.num_replicas_in_sync
+        if opts.batch_size % replicas:
+            raise ValueError(f"batch_size {opts.batch_size} cannot be split over {replicas} replicas "
+                             f"(distribute={opts.distribute}): use a multiple of {replicas}")
+        print(f"distribute: {opts.distribute}, {replicas} replicas, {opts.batch_size // replicas} images each")
+    out.mkdir(parents=True, exist_ok=True)
     n_classes = len(data.get("classes", [])) or 1
-    model = compile_gan(gan.build(opts, n_classes), opts)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = compile_gan(gan.build(opts, n_classes), opts)  # variables mirrored; fit splits each batch
     start = 0
     if resume:
         found = latest_checkpoint(out)
@@ -167,7 +179,7 @@ def train_or_resume(kind: str, opts, out_dir: str | os.PathLike, data: dict, ver
     same = False
     if stored:
         old = (out / TRAINING_IMAGES).read_text().split("\n")[1:] if (out / TRAINING_IMAGES).is_file() else []
-        same = (stored.get("kind") == kind and stored.get("options") == dataclasses.asdict(opts)
+        same = (stored.get("kind") == kind and same_options(stored.get("options"), opts)
                 and [x for x in old if x] == [str(p) for p in depends])
         if same and stored.get("status") == "finished" and stored.get("epochs_done", 0) >= opts.epochs:
             return stored, True
@@ -178,6 +190,13 @@ def train_or_resume(kind: str, opts, out_dir: str | os.PathLike, data: dict, ver
     if record["status"] != "finished":
         raise RuntimeError(f"{out}: GAN training stopped ({record['status']}); see its history.csv")
     return record, False
+
+
+def same_options(stored: dict | None, opts) -> bool:
+    """Whether a run's recorded options are ``opts``, apart from where it ran (``distribute``: a run trained on
+    several devices resumes on one and the other way round)."""
+    now = dataclasses.asdict(opts)
+    return stored is not None and {**stored, "distribute": None} == {**now, "distribute": None}
 
 
 def load_trained(run_dir: str | os.PathLike):
@@ -193,7 +212,7 @@ def load_trained(run_dir: str | os.PathLike):
     if not record:
         raise FileNotFoundError(f"{run_dir}: not a gan_aug training run (no run.json)")
     gan = get_kind(record["kind"])
-    opts = gan.options(**{**record["options"], "jit_compile": False})
+    opts = gan.options(**{**record["options"], "jit_compile": False, "distribute": "none"})
     found = latest_checkpoint(run_dir)
     if found is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint")
