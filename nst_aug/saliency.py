@@ -89,7 +89,7 @@ def score_function(classifier=None, target: str | int | None = None, backbone: s
                 raise ValueError(f"class {target!r} is not among the model's classes {classes}")
             target = classes.index(target)
         model = _logit_model(classifier.model)
-        size = classifier.info.size
+        size = classifier.info.image_size
 
         def fn(images):
             x = tf.image.resize(images, (size, size), method=classifier.info.resize_method, antialias=True)

@@ -129,3 +129,34 @@ def test_generate_selects_style_positions_and_blends_styles(tmp_path, capsys):
     capsys.readouterr()
     assert generate.main(common + ["--out", str(tmp_path / "sel"), "--style-select", "occlusion"]) == 2
     assert "different configuration" in capsys.readouterr().err
+
+
+def test_a_saved_classify_model_explains_maps_in_saliency_and_generate(tmp_path, capsys):
+    """``--model FILE`` (saliency) and ``--select-model FILE`` (generate) load a saved classify model and score
+    with its recorded image size (both failed with ``'ClassifierInfo' object has no attribute 'size'``)."""
+    from PIL import Image
+
+    from classify.manifest import read_manifest_rows
+    from classify.models import build_model
+    from classify.scoring import ClassifierInfo, save_classifier
+    from nst_aug import generate, saliency
+
+    model = save_classifier(build_model("small_cnn", num_classes=2, input_size=32), tmp_path / "model.keras",
+                            ClassifierInfo(("NV", "MEL"), 32, arch="small_cnn"))
+    rng = np.random.default_rng(0)
+    for d in ("c", "s"):
+        (tmp_path / d).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(tmp_path / d / f"{d}{i}.png")
+    out = tmp_path / "maps"
+    assert saliency.main([str(tmp_path / "s" / "s0.png"), "--model", str(model), "--class", "MEL", "--size", "48",
+                          "--method", "gradient", "--out", str(out)]) == 0, capsys.readouterr().err
+    z = np.load(out / "maps.npz")
+    assert z["maps"].shape == (1, 48, 48) and z["maps"].max() == pytest.approx(1.0)
+    assert "small_cnn logit of MEL" in capsys.readouterr().out
+    gen = tmp_path / "gen"
+    assert generate.main(["--content", str(tmp_path / "c"), "--style", str(tmp_path / "s"), "--pairs", "1",
+                          "--weights", "random", "--size", "32", "--steps", "2", "--quiet", "--style-select",
+                          "gradient", "--select-model", str(model), "--out", str(gen)]) == 0, capsys.readouterr().err
+    (row,) = read_manifest_rows(gen)
+    assert "small_cnn logit of the predicted class" in row["style_selection"]
