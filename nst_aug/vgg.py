@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from classify.weights import load_vgg_weights
+from classify.winograd import Winograd3x3Conv2D
 
 from .config import CONV_LAYERS, conv_layer_names  # noqa: F401  (re-exported)
 
@@ -26,23 +27,27 @@ from .config import CONV_LAYERS, conv_layer_names  # noqa: F401  (re-exported)
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
 
 def _build_vgg(backbone: str, pooling: str) -> keras.Model:
-    """keras.applications VGG without weights, its max pools replaced by average pools when asked."""
+    """keras.applications VGG without weights, its 3x3 convolutions as :class:`classify.winograd.Winograd3x3Conv2D`
+    (Winograd F(4x4, 3x3) in float32 on a CPU where a map's sides are multiples of 4, else the same ``Conv2D``;
+    same weights, same function up to float rounding) and its max pools replaced by average pools when asked."""
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
     app = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}[backbone]
     vgg = app(include_top=False, weights=None, input_shape=(None, None, 3))
-    if pooling == "max":
-        return vgg
-    if pooling != "avg":
-        raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-    # Rebuild the same graph with AveragePooling2D in place of each MaxPooling2D (same layer names; weights are
-    # loaded afterwards). Fresh layers, not the originals: a layer called twice keeps its *first* call's
-    # ``.output``, which would tie the feature model back to the max-pooling graph ("not connected to inputs").
+    # Rebuild the same graph with fresh layers (same names; weights are loaded afterwards). Fresh layers, not
+    # the originals: a layer called twice keeps its *first* call's ``.output``, which would tie the feature model
+    # back to the original graph ("not connected to inputs").
     x = inp = keras.Input((None, None, 3))
     for layer in vgg.layers[1:]:
-        if isinstance(layer, keras.layers.MaxPooling2D):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.MaxPooling2D) and pooling == "avg":
             x = keras.layers.AveragePooling2D(2, 2, name=layer.name)(x)
+        elif isinstance(layer, keras.layers.Conv2D):
+            config.pop("kernel_size")
+            x = Winograd3x3Conv2D(kernel_size=3, **config)(x)
         else:
-            x = layer.__class__.from_config(layer.get_config())(x)
-    return keras.Model(inp, x, name=f"{backbone}_avgpool")
+            x = layer.__class__.from_config(config)(x)
+    return keras.Model(inp, x, name=f"{backbone}_{pooling}pool")
 
 
 class FeatureExtractor:

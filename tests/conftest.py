@@ -70,3 +70,25 @@ def _hand_prepared(paths, size: int, method: str):
 def hand_prepared():
     """The scoring preparation computed by hand (:func:`_hand_prepared`), for tests that pin one scoring path."""
     return _hand_prepared
+
+
+@pytest.fixture(scope="session")
+def outputs_and_gradients():
+    """``f(layer, x, weights)`` → ``[y, dL/dx, dL/dw...]`` for ``L = sum(layer(x) * weights)``, traced with the batch
+    size unknown (as in ``fit``), as numpy arrays: how the fast layers are compared with the Keras layers they
+    replace."""
+    import numpy as np
+    import tensorflow as tf
+
+    def run_layer(layer, x, weights):
+        @tf.function(input_signature=[tf.TensorSpec((None, *x.shape[1:]))])
+        def run(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x)
+                loss = tf.reduce_sum(y * weights[: tf.shape(x)[0]])
+            return (y, *tape.gradient(loss, [x, *layer.trainable_variables]))
+
+        return [np.asarray(t) for t in run(tf.constant(x))]
+
+    return run_layer

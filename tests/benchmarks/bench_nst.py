@@ -1,7 +1,7 @@
 """Benchmark: the TensorFlow NST tutorial loop (a) against the nst_aug engine (b), same machine, same run.
 
-    python tests/benchmarks/bench_nst.py                       # defaults: 1 ISIC pair, 224 px, (a) 450 steps
-    python tests/benchmarks/bench_nst.py --steps-a 1000 --pairs 2   # the full tutorial run (slow on CPU)
+    python tests/benchmarks/bench_nst.py                 # defaults: 1 ISIC pair, 128 px, (a) the tutorial's 1000 steps
+    python tests/benchmarks/bench_nst.py --size 224 --pairs 2       # larger, slower
 
 (a) is a straight reimplementation of tensorflow.org/tutorials/generative/style_transfer: one image at a time,
 float32, ``keras.optimizers.Adam(0.02, beta_1=0.99, epsilon=0.1)``, ``clip_0_1`` after each step, the tutorial's
@@ -16,11 +16,17 @@ reported. (b)'s images are scored with the tutorial loss (the engine's loss is t
 cross-checks it with (a)'s own implementation on (b)'s final images).
 
 Definitions: image-steps/s = images × optimisation steps (one forward + backward each) per second, compile and
-tracing excluded. (a)'s target is the loss its images end at after ``--steps-a`` steps; the time (a) needs to
-reach it is its whole run. (b)'s time is the wall time until every pair of its batch is at or below its target
-(measured, not extrapolated), divided by B. The ratio is (a)'s time / (b)'s time per image. With fewer than
-1000 steps for (a), (a)'s 1000-step time is extrapolated from its measured rate and printed as such; the ratio
-always compares measured runs at the same loss.
+tracing excluded. Two ratios, both measured in this run:
+
+(i) per evaluation: (b)'s fastest image-steps/s among its probes ÷ (a)'s image-steps/s — the same loss, the same
+    size, one evaluation each (target ≥ 2, goal 3);
+(ii) time to loss: (a)'s target is the loss its images end at after ``--steps-a`` steps (the tutorial's 1000 by
+    default); the time (a) needs to reach it is its whole run. (b)'s time is the wall time until every pair of
+    its batch is at or below its target (measured, not extrapolated), divided by B. The ratio is (a)'s time /
+    (b)'s time per image (target ≥ 10).
+
+The engine's VGG takes Winograd convolutions where they pay (:mod:`classify.winograd`); (a) is the tutorial's
+plain Keras VGG.
 """
 from __future__ import annotations
 
@@ -244,10 +250,8 @@ def time_batches_to_target(name, engine, contents, styles, targets, b, max_steps
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=1, help="ISIC (nevus, melanoma) pairs (default 1)")
-    parser.add_argument("--size", type=int, default=224, help="image side in px (default 224)")
-    parser.add_argument("--steps-a", type=int, default=450,
-                        help="tutorial steps per image (default 450, where (a) is back below its starting loss; "
-                             "the tutorial runs 1000)")
+    parser.add_argument("--size", type=int, default=128, help="image side in px (default 128)")
+    parser.add_argument("--steps-a", type=int, default=1000, help="tutorial steps per image (default: its 1000)")
     parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 400)")
     parser.add_argument("--probe-steps", type=int, default=4, help="timed steps per engine probe (default 4)")
     parser.add_argument("--batch", type=int, nargs="*", default=[1, 2], help="batch sizes to probe (default 1 2)")
@@ -370,10 +374,14 @@ def main(argv=None) -> None:
     best_name, best_time, best_rate = min(options, key=lambda o: o[1])
     print(f"(b) winner: {best_name}; image-steps/s {best_rate:.3f}; time per image to reach (a)'s loss "
           f"{best_time:.1f} s", flush=True)
-    print(f"throughput ratio (b)/(a) image-steps/s: {best_rate / a_rate:.2f}", flush=True)
-    print(f"ratio (a) time / (b) time per image to reach (a)'s final tutorial loss: "
-          f"{a_time_per_image / best_time:.2f}" + ("  [degenerate, see WARNING]" if degenerate else ""),
-          flush=True)
+    fastest = max([b_ / sec_ for _, _, b_, sec_, _ in candidates] + [b / sec])
+    per_eval = fastest / a_rate
+    to_loss = a_time_per_image / best_time
+    print(f"(i) per-evaluation ratio, (b)'s fastest image-steps/s / (a)'s: {per_eval:.2f} "
+          f"(target >= 2: {'met' if per_eval >= 2 else 'NOT met'}; goal 3)", flush=True)
+    print(f"(ii) time-to-loss ratio, (a) time / (b) time per image to reach (a)'s tutorial loss after "
+          f"{args.steps_a} steps: {to_loss:.2f} (target >= 10: {'met' if to_loss >= 10 else 'NOT met'})"
+          + ("  [degenerate, see WARNING]" if degenerate else ""), flush=True)
 
 
 if __name__ == "__main__":

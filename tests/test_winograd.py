@@ -1,0 +1,115 @@
+"""classify.winograd: 3x3 convolutions by Winograd F(4x4, 3x3) equal Conv2D (valid, reflection and zero padding),
+choose their path, and give the NST engine's VGG the features of the direct convolutions."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from classify import winograd as L
+from gan_aug.layers import ReflectionPadding2D
+
+RNG = np.random.default_rng(0)
+
+
+def test_winograd_transforms_compute_a_hand_worked_correlation():
+    """One 4x4 output tile by hand: y[i, j] = sum_{u,v} x[i + u, j + v] · k[u, v] (cross-correlation, not flipped)."""
+    x = np.arange(36, dtype="float32").reshape(1, 6, 6, 1)  # x[r, c] = 6r + c
+    k = np.zeros((3, 3, 1, 1), "float32")
+    k[0, 2] = 1.0   # picks x[i, j + 2]
+    k[2, 0] = -2.0  # and -2 · x[i + 2, j]
+    y = np.asarray(L.winograd_conv3x3(x, k))[0, :, :, 0]
+    i, j = np.mgrid[0:4, 0:4]
+    np.testing.assert_allclose(y, (6 * i + j + 2) - 2 * (6 * (i + 2) + j), atol=1e-4)
+
+
+@pytest.mark.parametrize("h,w,channels_in,filters,pad", [(8, 8, 3, 5, "valid"), (12, 16, 16, 8, "valid"),
+                                                          (4, 20, 1, 1, "valid"), (8, 12, 4, 6, "reflect"),
+                                                          (4, 4, 2, 3, "reflect"), (8, 12, 5, 7, "same"),
+                                                          (16, 4, 3, 4, "same")])
+def test_winograd_conv_has_conv2doutputs_and_gradients(h, w, channels_in, filters, pad, outputs_and_gradients):
+    """Winograd F(4x4, 3x3): the same outputs, input gradients and kernel gradients as Conv2D, batch unknown;
+    with ``reflect``, as ReflectionPadding2D(1) + Conv2D (the padding folded into the gather); with ``same``, as
+    Conv2D(padding="same") (VGG's zero padding)."""
+    import tensorflow as tf
+
+    grow = 2 if pad == "valid" else 0
+    x = tf.constant(RNG.normal(size=(3, h + grow, w + grow, channels_in)).astype("float32"))
+    padding = "same" if pad == "same" else "valid"
+    conv = keras.layers.Conv2D(filters, 3, use_bias=False, padding=padding)
+    ref = keras.Sequential([ReflectionPadding2D(1), conv]) if pad == "reflect" else conv
+    fast = L.Winograd3x3Conv2D(filters, use_bias=False, algorithm="winograd", reflect=pad == "reflect",
+                               padding=padding)
+    ref.build(x.shape)
+    fast.build(x.shape)
+    ref.set_weights([RNG.normal(size=(3, 3, channels_in, filters)).astype("float32")])
+    fast.set_weights(ref.get_weights())
+    weights = tf.constant(RNG.normal(size=(3, h, w, filters)).astype("float32"))
+    expected = outputs_and_gradients(ref, x, weights)
+    for got, want in zip(outputs_and_gradients(fast, x, weights), expected, strict=True):
+        assert got.shape == want.shape
+        # F(4x4, 3x3) loses a few bits to its transforms: relative to the largest value, not elementwise
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max() + 1e-6
+
+
+def test_winograd_conv_chooses_its_path():
+    from gan_aug.base import dtype_policy
+
+    wide = L.MIN_CHANNELS
+    layer = L.Winograd3x3Conv2D(4)
+    assert layer.uses_winograd((None, 10, 18, wide))          # float32, 8 x 16 output
+    assert not layer.uses_winograd((None, 10, 18, wide - 1))  # too few channels to pay: direct
+    assert not layer.uses_winograd((None, 9, 10, wide))       # 7 x 8 output: direct convolution
+    assert not layer.uses_winograd((None, None, None, wide))  # size unknown: direct
+    assert not L.Winograd3x3Conv2D(4, algorithm="direct").uses_winograd((None, 10, 10, wide))
+    assert L.Winograd3x3Conv2D(4, algorithm="winograd").uses_winograd((None, 10, 10, 3))  # forced
+    with dtype_policy("bfloat16"):
+        mixed = L.Winograd3x3Conv2D(4)
+    assert mixed.compute_dtype == "bfloat16" and not mixed.uses_winograd((None, 10, 10, wide))
+    # the direct fallback still computes: odd sizes go through Conv2D
+    x = RNG.normal(size=(1, 9, 11, 3)).astype("float32")
+    assert tuple(layer(x).shape) == (1, 7, 9, 4)
+    padded = L.Winograd3x3Conv2D(4, reflect=True)
+    assert padded.uses_winograd((None, 8, 16, wide)) and not padded.uses_winograd((None, 10, 18, wide))
+    assert tuple(padded(x).shape) == (1, 9, 11, 4)  # reflection-padded direct path keeps the size
+    assert tuple(padded.compute_output_shape((None, 9, 11, 3))) == (None, 9, 11, 4)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        L.Winograd3x3Conv2D(4, algorithm="winograd")(x)
+    with pytest.raises(ValueError, match="kernel_size=3"):
+        L.Winograd3x3Conv2D(4, kernel_size=5)
+    same = L.Winograd3x3Conv2D(4, padding="same")
+    assert same.uses_winograd((None, 8, 16, wide)) and not same.uses_winograd((None, 10, 18, wide))
+    assert tuple(same(x).shape) == (1, 9, 11, 4)  # zero-padded direct path keeps the size
+    with pytest.raises(ValueError, match="padding"):
+        L.Winograd3x3Conv2D(4, padding="causal")
+    with pytest.raises(ValueError, match="not both"):
+        L.Winograd3x3Conv2D(4, padding="same", reflect=True)
+    with pytest.raises(ValueError, match="algorithm"):
+        L.Winograd3x3Conv2D(4, algorithm="fft")
+
+
+def test_nst_vgg_features_equal_the_plain_keras_vgg():
+    """The NST engine's VGG16 (nst_aug.vgg: Winograd where a layer is wide enough and its maps are multiples of 4)
+    gives the features of keras.applications.VGG16 with the same (seeded random) weights, to float rounding; at
+    64 px every conv from block2_conv2 on takes the Winograd path, block1 and block2_conv1 (64 input channels) are
+    direct."""
+    import tensorflow as tf
+
+    from nst_aug.vgg import FeatureExtractor
+
+    names = ["block1_conv1", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv2"]
+    ours = FeatureExtractor(names, "vgg16", "max", weights=None, seed=3)
+    plain = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    for layer in ours.model.layers:  # ours ends at its deepest requested layer (block5_conv2)
+        if layer.weights:
+            plain.get_layer(layer.name).set_weights(layer.get_weights())
+    plain = keras.Model(plain.input, [plain.get_layer(n).output for n in names])
+    x = tf.constant(RNG.uniform(0, 255, (2, 64, 64, 3)).astype("float32"))
+    got = ours(x)
+    for name, want in zip(names, plain(ours.preprocess(x))):
+        want = np.asarray(want)
+        assert np.abs(np.asarray(got[name]) - want).max() <= 1e-5 * np.abs(want).max() + 1e-6, name
+    convs = [l for l in ours.model.layers if isinstance(l, L.Winograd3x3Conv2D)]
+    side = lambda l: 64 // 2 ** (int(l.name[5]) - 1)  # noqa: E731  (block<N>: 64 px halved N-1 times)
+    taken = [l.name for l in convs if l.uses_winograd((None, side(l), side(l), l.input.shape[-1]))]
+    assert len(convs) == 12 and taken == [l.name for l in convs][3:]  # block1 x2, block2_conv1 direct
