@@ -15,7 +15,7 @@ schedule, epochs, seed); :func:`train_and_evaluate` applies it to a :class:`~cla
 The fingerprint hashes the spec, the classes and every (part, path, label) of the split. Calling again with the
 same fingerprint returns the finished result without training (``RunResult.cached``): drivers resume by just
 calling again. A folder holding a different run is refused unless ``overwrite``, which removes only the files
-listed in :data:`RUN_FILES`.
+the run wrote (:func:`remove_run`).
 
 Trainers (:data:`classify.models.TRAINERS`): ``fit`` — ``model.fit`` with early stopping on the validation loss
 (best weights restored), Adam or SGD, fastai's LR finder and 1cycle, freeze-then-unfreeze, class weights
@@ -45,9 +45,11 @@ from .splits import Split, write_split_file
 if TYPE_CHECKING:
     from .augment import AffineAugment
 
-#: What a run writes into its folder (``overwrite`` removes these and nothing else).
+#: What a run writes into its folder, in :func:`classify.files.matching_files`' notation (``overwrite`` removes
+#: these and nothing else; Gauld's static copies in ``static/`` go by their own manifest, :func:`remove_run`).
 RUN_FILES = ("run.json", "split.csv", "history.csv", "model.keras", "report.md", "report.json", "roc.png",
-             "confusion_matrix.png", "learning_curves.png", "lr_find.png", "result.json", "static", "tensorboard")
+             "confusion_matrix.png", "learning_curves.png", "lr_find.png", "result.json",
+             "tensorboard/train/events.out.tfevents.*", "tensorboard/validation/events.out.tfevents.*")
 RESULT_NAME = "result.json"
 
 
@@ -221,21 +223,37 @@ def _prepare_folder(out: Path, key: str, overwrite: bool) -> None:
         raise ExistingRunError(f"{out} holds another run (other data, split or settings); use another output "
                                "folder or --overwrite")
     if overwrite or old is not None:
-        remove_files(out, RUN_FILES)
+        remove_run(out)
     out.mkdir(parents=True, exist_ok=True)
+
+
+def remove_run(out: str | os.PathLike) -> None:
+    """Delete what a run wrote in ``out`` and nothing else: :data:`RUN_FILES`, and the static copies that
+    ``static/manifest.csv`` lists (:func:`classify.augment.static_augment`) with that manifest."""
+    from .manifest import remove_listed_outputs
+
+    remove_files(out, RUN_FILES)
+    static = Path(out) / "static"
+    if static.is_dir():
+        remove_listed_outputs(static)
+        with contextlib.suppress(OSError):  # the folder itself, when nothing else is left in it
+            static.rmdir()
 
 
 def train_and_evaluate(spec: TrainSpec, split: Split, classes: Sequence[str], out: str | os.PathLike, *,
                        title: str = "", positive: int | None = None, save_model: bool = True,
-                       overwrite: bool = False, cache: str = "memory", feature_cache: str | os.PathLike | None = None,
-                       tensorboard: bool = False, verbose: int | str = "auto",
+                       overwrite: bool = False, restart: bool = False, cache: str = "memory",
+                       feature_cache: str | os.PathLike | None = None, tensorboard: bool = False,
+                       verbose: int | str = "auto",
                        record: Mapping[str, Any] | None = None) -> RunResult:
     """Train ``spec`` on ``split.train``, validate on ``split.val``, evaluate on ``split.test`` (module docstring).
 
     ``classes`` fixes the output order; ``positive`` the class whose AUC a binary task reports (default: MEL
     when present, else the second class). ``cache``: ``memory``, ``none`` or a cache-file prefix for the
     decoded images. ``record``: extra fields for ``run.json`` (the data description, the command line).
-    Returns the :class:`RunResult`; with the same spec and split in ``out`` already finished, returns it at once.
+    ``overwrite`` replaces a different run in ``out`` (only the files it wrote: :func:`remove_run`); ``restart``
+    also replaces this very run (``classify.train --overwrite``). Returns the :class:`RunResult`; with the same
+    spec and split in ``out`` already finished, returns it at once (drivers resume so) unless ``restart``.
     """
     from .metrics import positive_index
 
@@ -245,13 +263,13 @@ def train_and_evaluate(spec: TrainSpec, split: Split, classes: Sequence[str], ou
         raise ValueError(f"need at least two classes, got {classes}")
     positive = positive_index(classes) if positive is None else positive
     key = fingerprint(spec, split, classes)
-    done = finished_run(out, key, need_model=save_model)
+    done = None if restart else finished_run(out, key, need_model=save_model)
     if done is not None:
         return done
     if not [s for s in split.train if s.label in classes]:
         raise ValueError("the training set is empty" + (f" ({len(split.dropped)} synthetic images dropped: "
                                                         f"{split.reasons[0]})" if split.dropped else ""))
-    _prepare_folder(out, key, overwrite)
+    _prepare_folder(out, key, overwrite or restart)
     t0 = time.time()
     train = list(split.train)
     if spec.static_copies:

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -64,14 +65,67 @@ def write_json(path: str | os.PathLike, payload: Any) -> Path:
     return write_text(path, json.dumps(payload, indent=2, default=str))
 
 
-def remove_files(folder: str | os.PathLike, names: Sequence[str]) -> None:
-    """Delete ``folder/name`` for each of ``names`` (files or folders) that exists: what a tool's ``--overwrite``
-    removes — the names it writes, and nothing else."""
-    import shutil
+def _name_pattern(part: str) -> re.Pattern | None:
+    """A regular expression for one path part holding ``*`` (any characters) or ``#`` (one or more digits);
+    ``None`` for a literal name."""
+    if "*" not in part and "#" not in part:
+        return None
+    return re.compile("".join(".*" if c == "*" else r"\d+" if c == "#" else re.escape(c) for c in part))
+
+
+def matching_files(folder: str | os.PathLike, names: Sequence[str]) -> list[Path]:
+    """The files (never folders) under ``folder`` that ``names`` name: each a path relative to ``folder`` whose
+    parts may hold ``*`` (any characters) and ``#`` (one or more digits), e.g. ``samples/epoch_#.png`` matches
+    ``samples/epoch_0012.png`` but not ``samples/epoch_0012_mine.png``; in the order found, without repeats."""
+    found: dict[Path, None] = {}
+
+    def walk(base: Path, parts: Sequence[str]) -> None:
+        head, rest = parts[0], parts[1:]
+        pattern = _name_pattern(head)
+        if pattern is None:
+            candidates = [base / head]
+        elif base.is_dir():
+            candidates = sorted(c for c in base.iterdir() if pattern.fullmatch(c.name))
+        else:
+            candidates = []
+        for c in candidates:
+            if rest:
+                if c.is_dir() and not c.is_symlink():
+                    walk(c, rest)
+            elif c.is_symlink() or c.is_file():
+                found[c] = None
 
     for name in names:
-        p = Path(folder) / name
-        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        walk(Path(folder), Path(name).parts)
+    return list(found)
+
+
+def remove_files(folder: str | os.PathLike, names: Sequence[str]) -> int:
+    """What a tool's ``--overwrite`` removes — the files it writes and nothing else: the files that ``names``
+    name (:func:`matching_files`), the temporary files a killed writer of them left (:func:`temporary_path`'s
+    ``.NAME.PID.tmp*``), and then each folder on their paths that is left empty (a folder that still holds
+    anything, a user's file say, stays). Returns how many files were deleted."""
+    temporaries = [str(Path(n).parent / f".{Path(n).name}.#.tmp*") for n in names]
+    return remove_paths(folder, matching_files(folder, [*names, *temporaries]))
+
+
+def remove_paths(folder: str | os.PathLike, paths: Iterable[str | os.PathLike]) -> int:
+    """Delete ``paths`` (files inside ``folder``), then the folders between them and ``folder`` that are left
+    empty; ``folder`` itself stays. Returns how many files were deleted."""
+    base = Path(folder).resolve()
+    n = 0
+    parents: set[Path] = set()
+    for p in map(Path, paths):
+        p.unlink(missing_ok=True)
+        n += 1
+        parent = p.parent.resolve()
+        while parent != base and base in parent.parents:
+            parents.add(parent)
+            parent = parent.parent
+    for d in sorted(parents, key=lambda d: len(d.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: it holds something this tool did not write
+            d.rmdir()
+    return n
 
 
 def read_json(path: str | os.PathLike) -> Any | None:

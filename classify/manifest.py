@@ -81,21 +81,24 @@ def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, object]]
     return write_csv(path, list(columns), rows)
 
 
-def remove_listed_outputs(folder: str | os.PathLike, pattern: str = "manifest*.csv") -> int:
-    """Delete the images that ``folder``'s manifests (``pattern``) list inside ``folder``, then the manifests:
-    what a generator wrote there, and nothing else (``--overwrite``). Returns how many images were deleted."""
-    from .files import remove_temporaries
+def remove_listed_outputs(folder: str | os.PathLike, names: Sequence[str] = (MANIFEST_NAME,)) -> int:
+    """Delete the images that ``folder``'s own manifests (``names``, in :func:`classify.files.matching_files`'
+    notation, e.g. ``manifest-shard#of#.csv``) list inside ``folder``, then those manifests and the folders left
+    empty: what a generator wrote there, and nothing else (``--overwrite``; a ``manifest_mine.csv`` is not one of
+    its manifests). Returns how many images were deleted."""
+    from .files import matching_files, remove_paths, remove_temporaries
 
     out = Path(folder)
     base = out.resolve()
-    n = 0
-    for manifest in list(out.glob(pattern)):
+    manifests = matching_files(out, names)
+    images: dict[Path, None] = {}
+    for manifest in manifests:
         for row in read_manifest_rows(manifest):
             image = (out / row.get("output", "")).resolve()
             if image != base and os.path.commonpath([base, image]) == str(base) and image.is_file():
-                image.unlink()
-                n += 1
-        manifest.unlink()
+                images[image] = None
+    n = remove_paths(out, images)
+    remove_paths(out, manifests)
     remove_temporaries(out)
     return n
 

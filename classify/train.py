@@ -200,8 +200,8 @@ def _main(argv: Sequence[str]) -> int:
     print(f"split ({'split file' if args.split_file else args.split}"
           f"{', synthetic only' if args.synthetic_only else ''}): {split.summary()}")
     result = train_and_evaluate(
-        spec, split, classes, out, overwrite=args.overwrite, cache=args.cache, tensorboard=args.tensorboard,
-        verbose=2 if args.quiet else "auto",
+        spec, split, classes, out, overwrite=args.overwrite, restart=args.overwrite, cache=args.cache,
+        tensorboard=args.tensorboard, verbose=2 if args.quiet else "auto",
         record={"data": description, "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
                 "options": vars(args), "skipped_inputs": skipped})
     if result.cached:

@@ -36,7 +36,7 @@ from classify.cli import (CLIError, ClassList, Parser, add_data_args, add_output
 from classify.files import read_json, remove_files
 
 from . import options as O
-from .runs import RUN_FILES, RUN_JSON
+from .runs import RUN_JSON, run_files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +100,7 @@ def _main(argv: Sequence[str]) -> int:
         opts = cls(**{**stored["options"], **({"epochs": opts.epochs} if "epochs" in given else {}),
                       "distribute": opts.distribute})  # where it runs now: this command's choice
     elif args.overwrite:
-        remove_files(out, RUN_FILES)
+        remove_files(out, run_files())
     from .data import DataSpec, load_data
 
     spec = DataSpec(csv=args.csv, images=args.images, folders=args.folders, classes=getattr(args, "classes", None),

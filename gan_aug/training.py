@@ -166,10 +166,10 @@ def dependencies_of_sets(gan: GANKind, data: dict) -> list[str]:
 def train_or_resume(kind: str, opts, out_dir: str | os.PathLike, data: dict, verbose: int = 2) -> tuple[dict, bool]:
     """A driver's GAN stage: ``(run.json record, cached)``. A folder holding this run finished (same kind,
     options and training images) is returned as it is; the same run unfinished is resumed from its checkpoint;
-    anything else in the folder (files of :data:`gan_aug.runs.RUN_FILES`) is replaced by a fresh run."""
+    anything else in the folder (the files of :func:`gan_aug.runs.run_files`) is replaced by a fresh run."""
     from classify.files import read_json, remove_files
 
-    from .runs import RUN_FILES
+    from .runs import run_files
 
     out = Path(out_dir)
     gan = get_kind(kind)
@@ -184,7 +184,7 @@ def train_or_resume(kind: str, opts, out_dir: str | os.PathLike, data: dict, ver
         if same and stored.get("status") == "finished" and stored.get("epochs_done", 0) >= opts.epochs:
             return stored, True
         if not same:
-            remove_files(out, RUN_FILES)
+            remove_files(out, run_files())
     record = train(kind, opts, out, data, resume=same, verbose=verbose)
     record.pop("model", None)
     if record["status"] != "finished":

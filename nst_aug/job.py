@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from classify.files import read_json, remove_temporaries, write_json
+from classify.files import read_json, remove_files, remove_temporaries, write_json
 from classify.images import ImageError, load_fitted, save_image
 from classify.manifest import (MANIFEST_NAME, ManifestWriter, merge_manifests, read_manifest_rows,
                                remove_listed_outputs, write_manifest)
@@ -305,12 +305,18 @@ def prepare_out(job: GenerationJob, record: dict) -> None:
     remove_temporaries(out)  # half-written images of a killed run
 
 
+#: The records a generation run (or one shard of it) writes besides its images, in
+#: :func:`classify.files.matching_files`' notation.
+RUN_RECORDS = ("run.json", "run-shard#of#.json", "contact_sheet.png", "contact_sheet-shard#of#.png")
+MANIFESTS = (MANIFEST_NAME, "manifest-shard#of#.csv")
+
+
 def _remove_own_files(out: Path) -> None:
-    """Delete the images the folder's manifests list, the manifests, run records and contact sheets."""
-    remove_listed_outputs(out)
-    for pattern in ("run*.json", "contact_sheet*.png"):
-        for p in out.glob(pattern):
-            p.unlink()
+    """Delete what generation runs wrote in ``out`` and nothing else: the images their manifests list, the
+    manifests, run records and contact sheets (:data:`MANIFESTS`, :data:`RUN_RECORDS` — exact names, so a
+    user's ``manifest_mine.csv`` or ``runbook.json`` and the images it lists stay)."""
+    remove_listed_outputs(out, MANIFESTS)
+    remove_files(out, RUN_RECORDS)
 
 
 def finished_outputs(out: Path, manifest_name: str) -> set[str]:

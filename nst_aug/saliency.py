@@ -237,6 +237,29 @@ def overlay(images: np.ndarray, maps: np.ndarray, alpha: float = 0.55) -> np.nda
 
 
 # ------------------------------------------------------------------------------------------------ CLI
+#: The record of a run of the CLI; its PNGs are ``<image stem>_<method>_{map,overlay,mask}.png``.
+MAPS = "maps.npz"
+
+
+def output_names(names: Sequence[str], method: str) -> list[str]:
+    """The PNGs the CLI writes for images named ``names`` (file stems) with ``method``."""
+    return [f"{n}_{method}_{kind}.png" for n in names for kind in ("map", "overlay", "mask")]
+
+
+def remove_own_files(out: Path) -> int:
+    """``--overwrite``: delete what an earlier run wrote in ``out`` — the PNGs of the images its ``maps.npz``
+    names, and ``maps.npz`` — and nothing else. Returns how many files were deleted."""
+    from classify.files import remove_paths
+
+    if not (out / MAPS).is_file():
+        return 0
+    with np.load(out / MAPS) as z:
+        names = [str(n) for n in z["names"]]
+        methods = [str(z["method"])] if "method" in z.files else list(METHODS)
+    own = [out / f for m in methods for f in output_names(names, m)] + [out / MAPS]
+    return remove_paths(out, [p for p in own if p.is_file()])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m nst_aug.saliency", description=__doc__.split("\n\n")[0])
     p.add_argument("images", nargs="+", help="image files (e.g. style images)")
@@ -267,7 +290,7 @@ def _main(argv: Sequence[str]) -> int:
     from classify.images import ImageError, load_square, save_image
 
     out = check_output_dir(args.out)
-    refuse_to_replace(out, ("maps.npz",), args.overwrite)
+    refuse_to_replace(out, (MAPS,), args.overwrite)
     if args.target and not args.model:
         raise CLIError("--class needs --model")
     loaded, names = [], []
@@ -284,15 +307,18 @@ def _main(argv: Sequence[str]) -> int:
     maps = heat_map(scorer, images, args.method, **({"patch": args.patch, "stride": args.stride}
                                                     if args.method == "occlusion" else {}))
     masks = style_mask(maps, args.fraction)
+    if args.overwrite:
+        remove_own_files(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, img, m, k in zip(names, images, maps, masks):
-        save_image(colourise(m[None])[0], out / f"{name}_{args.method}_map.png")
-        save_image(overlay(img[None], m[None])[0], out / f"{name}_{args.method}_overlay.png")
-        save_image((k * 255).astype(np.uint8)[..., None].repeat(3, -1), out / f"{name}_{args.method}_mask.png")
+        map_png, overlay_png, mask_png = output_names([name], args.method)
+        save_image(colourise(m[None])[0], out / map_png)
+        save_image(overlay(img[None], m[None])[0], out / overlay_png)
+        save_image((k * 255).astype(np.uint8)[..., None].repeat(3, -1), out / mask_png)
     from classify.files import atomic_open
 
-    with atomic_open(out / "maps.npz", "wb") as f:
-        np.savez(f, names=np.asarray(names), maps=maps, masks=masks)
+    with atomic_open(out / MAPS, "wb") as f:
+        np.savez(f, names=np.asarray(names), maps=maps, masks=masks, method=np.asarray(args.method))
     print(f"{len(names)} maps ({args.method}; {scorer.description}; mask: top {args.fraction:.0%}) -> {out}")
     return 0
 

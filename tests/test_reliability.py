@@ -291,42 +291,153 @@ def test_kill_between_history_and_checkpoint_then_resume_loses_nothing(tmp_path)
 
 
 # ------------------------------------------------------------------------------------- --overwrite
+def _plant(folder: Path, names) -> dict[Path, str]:
+    """Foreign files (a user's, not the tool's) at ``names`` inside ``folder``: {path: content}."""
+    planted = {}
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"a user's file: {name}")
+        planted[path] = path.read_text()
+    return planted
+
+
+def _overwrite(capsys, main, first, again, folder, foreign, gone=()) -> str:
+    """Run ``first``; plant ``foreign`` files in ``folder`` (inside the tool's own subfolders and beside its
+    files with look-alike names); run ``again + --overwrite``: every foreign file is intact, each of ``gone``
+    (own files of the first run that the second does not write again) was removed. Returns the second stdout."""
+    assert main(first) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    planted = _plant(folder, foreign)
+    own = [folder / g for g in gone]
+    assert all(p.exists() for p in own), [str(p) for p in own if not p.exists()]
+    assert main(again + ["--overwrite"]) == 0, capsys.readouterr().err
+    touched = [str(p.relative_to(folder)) for p, text in planted.items() if not p.is_file() or p.read_text() != text]
+    assert not touched, f"{main.__module__} --overwrite removed or changed {touched}"
+    assert not [p for p in own if p.exists()], f"{main.__module__} --overwrite left {own}"
+    return capsys.readouterr().out
+
+
+SAMPLE_CSV = str(REPO / "classify" / "samples" / "isic" / "ISIC_2019_Training_GroundTruth.csv")
+
+
 def test_overwrite_never_touches_a_foreign_file(tmp_path, capsys):
-    """Every tool with --overwrite: a file it did not write survives; what it wrote is replaced."""
+    """classify and nst_aug tools with --overwrite: a file they did not write survives — beside theirs with a
+    look-alike name, inside the subfolders they write into, or listed in a manifest that is not theirs — and what
+    they wrote is removed (classify.train removed static/ and tensorboard/ whole, nst_aug.generate deleted
+    run*.json, contact_sheet*.png, manifest*.csv and the images any manifest*.csv listed)."""
     from classify import evaluate, train
-    from gan_aug import generate as gan_generate
     from gan_aug import path_rank_filter
-    from gan_aug import train as gan_train
-    from nst_aug import generate, pseudo_label
-
-    sample = str(REPO / "classify" / "samples" / "isic" / "ISIC_2019_Training_GroundTruth.csv")
-
-    def foreign(folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        f = folder / "my_notes.txt"
-        f.write_text("keep me")
-        return f
-
-    def twice(main, argv, folder):
-        note = foreign(folder)
-        assert main(argv) == 0, capsys.readouterr().err
-        assert main(argv + ["--overwrite"]) == 0, capsys.readouterr().err
-        assert note.read_text() == "keep me", main
+    from nst_aug import generate, look, pseudo_label, saliency
 
     clf = tmp_path / "clf"
-    twice(train.main, ["--size", "32", "--epochs", "1", "--out", str(clf), "--quiet"], clf)
+    argv = ["--size", "32", "--epochs", "1", "--static-copies", "1", "--out", str(clf), "--quiet"]
+    assert train.main(argv) == 0, capsys.readouterr().err
+    static = sorted((clf / "static").rglob("*_static0.png"))
+    assert static
+    # what --tensorboard writes (event files named as Keras's TensorBoard callback names them)
+    events = _plant(clf, ["tensorboard/train/events.out.tfevents.1796408692.host.26972.0.v2",
+                          "tensorboard/validation/events.out.tfevents.1796408693.host.26972.1.v2"])
+    out = _overwrite(capsys, train.main, argv, argv, clf,
+                     ["my_notes.txt", "run_mine.json", "report_old.md", "model.keras.bak", "static/keep.txt",
+                      f"static/{static[0].parent.name}/mine.png", "static/manifest_mine.csv", "tensorboard/keep.txt",
+                      "tensorboard/train/keep.txt", "tensorboard/validation/events.txt"],
+                     gone=[e.relative_to(clf) for e in events])
+    assert "nothing to do" not in out  # --overwrite trains afresh, even the same run
+    assert all(p.is_file() for p in static)  # made again
     model = str(clf / "model.keras")
-    twice(evaluate.main, ["--model", model, "--out", str(tmp_path / "eval"), "--quiet"], tmp_path / "eval")
+    ev = tmp_path / "eval"
+    _overwrite(capsys, evaluate.main, ["--model", model, "--out", str(ev), "--quiet"],
+               ["--model", model, "--out", str(ev), "--quiet"], ev, ["my_notes.txt", "report_mine.md"])
+
     nst = tmp_path / "nst"
-    twice(generate.main, ["--csv", sample, "--content-class", "NV", "--style-class", "MEL", "--pairs", "2",
-                          "--weights", "random", "--size", "32", "--steps", "1", "--optimizer", "adam",
-                          "--out", str(nst), "--quiet"], nst)
-    twice(pseudo_label.main, ["--manifest", str(nst), "--model", model, "--quiet"], nst)
+    common = ["--csv", SAMPLE_CSV, "--content-class", "NV", "--style-class", "MEL", "--weights", "random", "--size",
+              "32", "--steps", "1", "--optimizer", "adam", "--out", str(nst), "--quiet"]
+    (nst / "mine").mkdir(parents=True)
+    (nst / "mine" / "photo.png").write_text("a user's image")
+    from classify.manifest import ManifestWriter, read_manifest_rows
+
+    with ManifestWriter(nst, name="manifest_mine.csv") as w:  # a user's manifest listing a user's image in OUT
+        w.write({"output": "mine/photo.png", "method": "mine"})
+    planted_manifest = (nst / "manifest_mine.csv").read_text()
+    assert generate.main(common + ["--pairs", "2"]) == 0, capsys.readouterr().err
+    rows = read_manifest_rows(nst / "manifest.csv")
+    assert len(rows) == 2
+    _overwrite(capsys, generate.main, common + ["--pairs", "2"], common + ["--pairs", "1"], nst,
+               ["my_notes.txt", "runbook.json", "run_mine.json", "contact_sheet_mine.png", "manifest.csv.bak",
+                "keep.jpg"], gone=[rows[1]["output"]])
+    assert (nst / "mine" / "photo.png").read_text() == "a user's image"
+    assert (nst / "manifest_mine.csv").read_text() == planted_manifest
+    assert len(read_manifest_rows(nst / "manifest.csv")) == 1
+    _overwrite(capsys, pseudo_label.main, ["--manifest", str(nst), "--model", model, "--quiet"],
+               ["--manifest", str(nst), "--model", model, "--quiet"], nst, ["manifest_pseudo_mine.csv"])
+
+    images = tmp_path / "img"
+    images.mkdir()
+    for i in range(2):
+        _good(images / f"s{i}.png", i, (40, 48))
+    sal = tmp_path / "sal"
+    argv = [str(images / "s0.png"), str(images / "s1.png"), "--size", "32", "--weights", "random", "--backbone",
+            "vgg16", "--layer", "block1_conv1", "--out", str(sal)]
+    _overwrite(capsys, saliency.main, argv, argv[:1] + argv[2:], sal,
+               ["maps_mine.npz", "s0_guided_map_mine.png", "keep.txt"], gone=["s1_guided_map.png"])
+
+    data = tmp_path / "lookdata"
+    (data / "caltech101" / "101_ObjectCategories" / "butterfly").mkdir(parents=True)
+    (data / "styles").mkdir()
+    _good(data / "caltech101" / "101_ObjectCategories" / "butterfly" / "image_0001.jpg", 1, (48, 40))
+    _good(data / "styles" / "kandinsky_composition_vii.jpg", 2, (48, 40))
+    lk = tmp_path / "look"
+    argv = ["--out", str(lk), "--data", str(data), "--only", "gauld", "--gauld-steps", "1", "--gauld-size", "32"]
+    _overwrite(capsys, look.main, argv, argv, lk, ["gauld2020_butterfly_mine.png", "keep.txt"])
+
     prf = tmp_path / "prf"
-    twice(path_rank_filter.main, ["--model", model, "--csv", sample, "--class", "MEL", "--alpha", "1",
-                                  "--out", str(prf), "--quiet"], prf)
+    argv = ["--model", model, "--csv", SAMPLE_CSV, "--class", "MEL", "--alpha", "1", "--out", str(prf), "--quiet"]
+    _overwrite(capsys, path_rank_filter.main, argv, argv, prf, ["selection_mine.csv", "keep.txt"])
+
+
+GAN_FOREIGN = ["my_notes.txt", "run_mine.json", "history_mine.csv", "samples/keep.txt", "samples/epoch_0001_mine.png",
+               "samples/epoch_0001.png.bak", "checkpoints/keep.txt", "checkpoints/latest_mine.json",
+               "checkpoints/epoch_0001_mine.keras", "checkpoints/epoch_0001.npz.bak", "data/keep.txt"]
+
+
+def test_gan_overwrite_never_touches_a_foreign_file(tmp_path, capsys):
+    """gan_aug.train (cyclegan, dcgan, acgan), gan_aug.generate and gan_aug.evaluate with --overwrite: a user's
+    files in the run's samples/ and checkpoints/ (removed whole before) and beside its files stay; the epoch-2
+    grid and checkpoint of a 2-epoch run are gone after a 1-epoch --overwrite."""
+    from gan_aug import evaluate as gan_evaluate
+    from gan_aug import generate as gan_generate
+    from gan_aug import train as gan_train
+
     data = _domains(tmp_path)
-    gan = tmp_path / "gan"
-    twice(gan_train.main, ["cyclegan", *data, *TINY[:-4], "--epochs", "1", "--quiet", "--out", str(gan)], gan)
+    second = ["samples/epoch_0002.png", "checkpoints/epoch_0002.npz"]
+    small = ["--size", "32", "--gen-filters", "4", "--disc-filters", "4", "--n-samples", "2", "--save-every", "1",
+             "--quiet", "--no-jit-compile"]
+    runs = {"cyclegan": ["cyclegan", *data, *small, "--load-size", "36", "--n-blocks", "1"],
+            "dcgan": ["dcgan", "--input", str(tmp_path / "A"), *small, "--max-filters", "8", "--batch-size", "2",
+                      "--discriminator", "dcgan"],
+            "acgan": ["acgan", "--folders", str(tmp_path), "--classes", "A", "B", *small, "--max-filters", "8",
+                      "--batch-size", "2"]}
+    for kind, argv in runs.items():
+        out = tmp_path / kind
+        exported = ["checkpoints/epoch_0002_gen_ab.keras"] if kind == "cyclegan" else \
+            ["checkpoints/epoch_0002_generator.keras"]
+        _overwrite(capsys, gan_train.main, argv + ["--epochs", "2", "--out", str(out)],
+                   argv + ["--epochs", "1", "--out", str(out)], out, GAN_FOREIGN, gone=second + exported)
+        assert (out / "samples" / "epoch_0001.png").is_file() and (out / "checkpoints" / "latest.json").is_file()
+
     synth = tmp_path / "synth"
-    twice(gan_generate.main, [str(gan), "--input", str(tmp_path / "A"), "--out", str(synth), "--quiet"], synth)
+    (synth / "images").mkdir(parents=True)
+    (synth / "images" / "mine.png").write_text("a user's image")
+    from classify.manifest import ManifestWriter
+
+    with ManifestWriter(synth, name="manifest_mine.csv") as w:
+        w.write({"output": "images/mine.png", "method": "mine"})
+    argv = [str(tmp_path / "dcgan"), "--per-class", "3", "--out", str(synth), "--quiet"]
+    _overwrite(capsys, gan_generate.main, argv, argv, synth, ["keep.txt", "images/keep.png"])
+    assert (synth / "images" / "mine.png").read_text() == "a user's image"
+    q = tmp_path / "quality"
+    argv = ["--real", str(tmp_path / "A"), "--generated", str(synth), "--backbone", "vgg16", "--weights", "random",
+            "--size", "32", "--k", "1", "--kid-subsets", "1", "--kid-subset-size", "2", "--out", str(q / "q.json"),
+            "--quiet"]
+    _overwrite(capsys, gan_evaluate.main, argv, argv, q, ["keep.txt", "q.json.bak", "q_mine.json"])
