@@ -19,10 +19,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .cli import CLIError, Parser, check_output_dir
+from .choices import ARCHITECTURES, SIZE_RANGE
+from .cli import CLIError, Parser, add_verbosity, check_output_dir
 from .data import SHARED_DATA_ENV, shared_data_dir
 
 PROFILE_FILE = "profile.json"
+#: The driver's record of the run (paper, profile, options, seconds, summary, library versions), written last.
+RUN_FILE = "run.json"
+#: The driver's inventory: every file under ``--out`` that one of its runs wrote (``--overwrite`` removes these).
+WRITTEN_FILE = "written.json"
 
 
 class Counter:
@@ -162,9 +167,60 @@ def _is_float(text: str) -> bool:
         return False
 
 
+#: ``--set`` fields that may be 0 (the others that hold numbers must be positive); ``seed`` may be anything.
+ZERO_ALLOWED = frozenset({"static_copies", "patience", "clf_freeze_epochs", "bootstrap", "max_shift", "max_rotation"})
+#: ``--set`` fields holding shares in (0, 1] (``threshold``, ``fractions``: [0, 1]).
+SHARES = frozenset({"val_fraction", "select_fraction", "fractions", "alphas", "threshold"})
+
+
+def check_overrides(overrides: Mapping[str, Any]) -> None:
+    """Refuse ``--set`` values no stage could use, before any work: an image side (a field named ``…size`` that
+    is not a batch size) outside :data:`~classify.choices.SIZE_RANGE`, a share outside (0, 1], an architecture
+    that does not exist, a count below 1 (below 0 for :data:`ZERO_ALLOWED`)."""
+    lo, hi = SIZE_RANGE
+    for key, value in overrides.items():
+        if key == "seed" or value is None or isinstance(value, (bool, str)) and not key.endswith(("arch", "archs")):
+            continue
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        where = f"--set {key}={','.join(map(str, values))}"
+        if key.endswith(("arch", "archs")):
+            unknown = [v for v in values if v not in ARCHITECTURES]
+            if unknown:
+                raise CLIError(f"{where}: unknown architecture {', '.join(map(str, unknown))} (choose from "
+                               f"{', '.join(ARCHITECTURES)})")
+            continue
+        for v in values:
+            if isinstance(v, str):
+                continue
+            if key.endswith("size") and "batch" not in key:
+                if not lo <= v <= hi:
+                    raise CLIError(f"{where}: {v} px is outside {lo}..{hi} px")
+            elif key in SHARES:
+                closed = key in ("threshold", "fractions")
+                if not (0 <= v <= 1 if closed else 0 < v <= 1):
+                    raise CLIError(f"{where}: {v} must be in {'[0, 1]' if closed else '(0, 1]'}")
+            elif v < 0 if key in ZERO_ALLOWED else v <= 0:
+                raise CLIError(f"{where}: {v} must be {'at least 0' if key in ZERO_ALLOWED else 'positive'}")
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Refuse a ``--data`` that does not exist and a ``--style`` that is not a usable image, before any work."""
+    from .images import ImageError, probe
+
+    if args.data and not Path(args.data).exists():
+        raise CLIError(f"--data {args.data}: not found")
+    style = getattr(args, "style", None)
+    if style:
+        try:
+            probe(style)
+        except ImageError as err:
+            raise CLIError(f"--style {err}") from None
+
+
 # ------------------------------------------------------------------------------------------ command line
 def reproduce_parser(prog: str, description: str, papers: Sequence[str], data_help: str) -> argparse.ArgumentParser:
-    """The one command line of every reproduction driver: ``PAPER --profile --out --resume --seed --data --set``."""
+    """The one command line of every reproduction driver: ``PAPER --profile --out --resume --overwrite --seed
+    --data --set --quiet/--verbose``."""
     p = Parser(prog=prog, description=description)
     p.add_argument("paper", choices=tuple(papers))
     p.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="smoke",
@@ -174,25 +230,86 @@ def reproduce_parser(prog: str, description: str, papers: Sequence[str], data_he
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue the stages already in --out; --no-resume refuses a folder that holds a run "
                         "(default: resume)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh: first remove what earlier runs of the driver wrote in --out (the files "
+                        "listed in its written.json; never other files)")
     p.add_argument("--seed", type=int, default=None, help="the profile's seed (splits, training; default 0)")
     p.add_argument("--data", default=None, metavar="PATH", help=data_help)
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override profile fields, e.g. --set epochs=3 (listed in the table header)")
+    add_verbosity(p)
     return p
 
 
-def run_reproduction(args: argparse.Namespace, get_profile: Callable, run: Callable[..., dict]) -> int:
-    """Resolve the profile (with ``--set``/``--seed``), check ``--out``, call ``run(profile, out, args)``, print
-    its summary."""
+def remove_written(out: str | os.PathLike) -> int:
+    """``--overwrite``: delete the files earlier runs of a driver wrote in ``out`` (its :data:`WRITTEN_FILE`
+    inventory) and the folders they leave empty; nothing else. Returns how many files were deleted."""
+    from .files import read_json, remove_paths
+
+    out = Path(out)
+    listed = read_json(out / WRITTEN_FILE) or []
+    own = [out / name for name in listed if (out / name).is_file()] + [out / WRITTEN_FILE]
+    return remove_paths(out, [p for p in own if p.is_file()])
+
+
+def file_stamps(out: str | os.PathLike) -> dict[str, int]:
+    """``{relative path: modification time in ns}`` of every file under ``out`` (what was there before a run)."""
+    out = Path(out)
+    if not out.is_dir():
+        return {}
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*")
+            if p.is_file() and not p.is_symlink()}
+
+
+def record_written(out: str | os.PathLike, before: Mapping[str, int]) -> None:
+    """Add to ``out``'s :data:`WRITTEN_FILE` every file under ``out`` that a run created or changed — not in
+    ``before`` (:func:`file_stamps` when it started) or with another time stamp: the inventory that
+    ``--overwrite`` removes. Files that were there before, or that are added between runs, are never listed."""
+    from .files import read_json, write_json
+
+    out = Path(out)
+    if not out.is_dir():
+        return
+    listed = set(read_json(out / WRITTEN_FILE) or [])
+    listed |= {name for name, stamp in file_stamps(out).items()
+               if name != WRITTEN_FILE and before.get(name) != stamp}
+    write_json(out / WRITTEN_FILE, sorted(listed))
+
+
+def run_reproduction(args: argparse.Namespace, get_profile: Callable, run: Callable[..., dict],
+                     check: Callable[[Any, argparse.Namespace], None] | None = None, tool: str = "") -> int:
+    """Resolve the profile (with ``--set``/``--seed``) and check every input — the ``--set`` values
+    (:func:`check_overrides`), ``--data``/``--style`` (:func:`check_inputs`), ``check(profile, args)`` (what the
+    paper's data must hold) and ``--out`` — before anything is written; then remove what an earlier run wrote
+    (``--overwrite``), call ``run(profile, out, args)``, add what it wrote to the inventory (:func:`record_written`,
+    also when it fails), write :data:`RUN_FILE` and print its summary."""
+    from .files import write_json
+    from .versions import run_record
+
     base = get_profile(args.paper, args.profile)
     overrides = parse_overrides(args.set, base)
+    check_overrides(overrides)
     if args.seed is not None:
         overrides["seed"] = args.seed
     profile = get_profile(args.paper, args.profile, **overrides)
+    check_inputs(args)
+    if check is not None:
+        check(profile, args)
     out = check_output_dir(args.out or f"repro/{args.paper}-{args.profile}")
-    if not args.resume and (Path(out) / PROFILE_FILE).exists():
-        raise CLIError(f"{out} already holds a reproduction: leave out --no-resume to continue it, or use another "
-                       "--out")
-    summary = run(profile, out, args)
+    if getattr(args, "overwrite", False):
+        remove_written(out)
+        (Path(out) / PROFILE_FILE).unlink(missing_ok=True)
+    elif not args.resume and (Path(out) / PROFILE_FILE).exists():
+        raise CLIError(f"{out} already holds a reproduction: leave out --no-resume to continue it, --overwrite to "
+                       "start afresh, or use another --out")
+    start, before = time.time(), file_stamps(out)
+    try:
+        summary = run(profile, out, args)
+        write_json(Path(out) / RUN_FILE, run_record(
+            tool or "reproduce", paper=args.paper, profile=profile.to_dict() if hasattr(profile, "to_dict")
+            else dataclasses.asdict(profile), options={k: v for k, v in vars(args).items()},
+            seconds=round(time.time() - start, 1), summary={k: v for k, v in summary.items() if k != "pseudo_labels"}))
+    finally:
+        record_written(out, before)
     print(json.dumps({k: v for k, v in summary.items() if k != "pseudo_labels"}, indent=2, default=str))
     return 0

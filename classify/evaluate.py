@@ -53,6 +53,7 @@ def _main(argv: Sequence[str]) -> int:
     out = check_output_dir(args.out or model_path.parent / (f"eval-{part}" if not has_data_args(args)
                                                             else "eval-data"))
     refuse_to_replace(out, REPORT_FILES, args.overwrite)
+    skipped: list[str] = []
     if has_data_args(args):
         samples, skipped, description = load_real_samples(args)
         report_skipped(skipped, limit=skipped_limit(args))
@@ -81,8 +82,12 @@ def _main(argv: Sequence[str]) -> int:
     y, probs = prediction.labels(), prediction.probs
     pos = positive_index(classes)
     metrics = compute_metrics(y, probs, classes, pos)
+    from .versions import run_record
+
     files = write_report(out, metrics, y, probs, options={**vars(args), "data": description},
-                         title=f"{model_path.name} on {description}", positive=pos)
+                         title=f"{model_path.name} on {description}", positive=pos,
+                         record=run_record("classify.evaluate", model=str(model_path.resolve()),
+                                           skipped_inputs=skipped + prediction.skipped))
     print(f"{len(y)} images: {summary_line(metrics)}")
     print(f"report: {files['md']}")
     return 0

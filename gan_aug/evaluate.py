@@ -190,6 +190,7 @@ def _main(argv: Sequence[str]) -> int:
     print("\n".join(format_report(report)))
     if out is not None:
         from classify.files import write_json
+        from classify.versions import library_versions
 
         payload = {**report.to_dict(), "skipped": skipped + report.skipped, "notes": notes + (
             [f"GAN-train/GAN-test not measured: {why_not}"] if why_not else []),
@@ -198,7 +199,8 @@ def _main(argv: Sequence[str]) -> int:
                        "test_part": args.test_part if args.test else None},
             "options": {"backbone": args.backbone, "weights": args.weights, "size": args.size, "k": args.k,
                         "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
-                        "seed": args.seed}}
+                        "seed": args.seed},
+            "versions": library_versions()}
         print(f"-> {write_json(out, payload)}")
     return 0
 

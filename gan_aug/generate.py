@@ -15,7 +15,8 @@ image (empty for noise), ``label`` the class the image is meant to carry (ACGAN:
 label; CycleGAN: the target domain's label, or ``--label``), ``depends_on`` the run's ``training_images.csv``
 (every image made depends on every real image the generator saw: ``classify`` keeps it out of any fold that
 validates or tests one of them), ``method``, ``weights`` (the checkpoint), ``size``, ``steps`` (epochs trained),
-``seed``, ``seconds``. Re-running skips rows already in the manifest (resumable; ``--no-resume`` refuses a folder
+``seed``, ``seconds``; ``generation.json`` records the run, generator, counts, skipped inputs and library
+versions. Re-running skips rows already in the manifest (resumable; ``--no-resume`` refuses a folder
 that holds some, ``--overwrite`` deletes what an earlier generation wrote there first); noise for image ``i`` of
 class ``c`` is drawn from ``(seed, c, i)`` (``--seed``, default the run's training seed), so a resumed run writes
 the same images it would have.
@@ -36,14 +37,17 @@ import numpy as np
 from classify.cli import (CLIError, ClassList, Parser, add_data_args, add_output_args, add_split_selection,
                           add_verbosity, check_classes, check_output_dir, positive_int, report_skipped, run_main,
                           skipped_limit)
-from classify.files import read_json
+from classify.files import read_json, remove_files, write_json
 from classify.images import ImageError, load_image, save_image
 from classify.manifest import DEPENDS_COLUMN, ManifestWriter, read_manifest_rows, remove_listed_outputs
+from classify.versions import run_record
 
 from .data import to_uint8
 from .kinds import GANKind, get_kind
 
 EXTRA_COLUMNS = ("direction", "noise_index", DEPENDS_COLUMN)
+#: The record of the last generation into a folder: run, generator, counts, skipped inputs, library versions.
+RECORD = "generation.json"
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[GANKind, object, dict]:
@@ -238,6 +242,7 @@ def generate_images(run_dir: str | os.PathLike, out: str | os.PathLike, *, per_c
     out = Path(out)
     if overwrite:
         remove_listed_outputs(out)
+        remove_files(out, (RECORD,))
     rows = read_manifest_rows(out)
     if rows and not resume:
         raise ValueError(f"{out} already holds {len(rows)} generated images: leave out --no-resume to continue, "
@@ -268,6 +273,11 @@ def generate_images(run_dir: str | os.PathLike, out: str | os.PathLike, *, per_c
             n = generate_from_noise(generator, kind, opts, out, writer, done, labels, indices, per_class,
                                     batch_size, base_row, fmt, progress)
             bad = []
+    write_json(out / RECORD, run_record("gan_aug.generate", run=str(Path(run_dir).resolve()), kind=kind.name,
+                                        generator=str(gen_path.resolve()), epoch=epoch, seed=opts.seed,
+                                        direction=direction if kind.translates else None,
+                                        classes=None if kind.translates else labels, made=n,
+                                        already_done=len(done), skipped_inputs=bad))
     return {"out": str(out), "made": n, "already_done": len(done), "skipped": bad, "translates": kind.translates}
 
 

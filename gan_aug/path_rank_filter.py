@@ -5,13 +5,14 @@ Given a trained ``classify`` model and the *training* images of one class ``c``:
 correctly (``argmax = c``), rank them by the confidence ``P(c | x)`` (highest first) and keep the first
 ``ceil(α · n)``, where ``n`` is the number classified correctly ("pick an α of the images that the classifier
 predicted correctly with the highest confidence", §7.2.3; α ∈ {1/8, 1/4, 1/2, 1} in §7.3). The kept images are
-written as an image list, ``OUT/selection.csv`` (``path,label,confidence,rank,predicted,alpha``), which the
+written as an image list, ``OUT/selection.csv`` (``path,label,confidence,rank,predicted,alpha``; ``OUT/selection.json``
+records the model, α, the counts, the skipped inputs and the library versions), which the
 CycleGAN training takes as a domain (``--domain-b OUT/selection.csv``). ``--split-file S --part train`` ranks
 only the training images of a split (the filter must not see test images).
 
 CLI::
 
-    python -m gan_aug.path_rank_filter --model clf/model.keras --isic-csv GT.csv --class MEL \\
+    python -m gan_aug.path_rank_filter --model clf/model.keras --csv GT.csv --class MEL \\
         --split-file clf/split.csv --part train --alpha 0.125 --out prf_mel_1of8
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Sequence
 import numpy as np
 
 SELECTION_NAME = "selection.csv"
+#: The record of the selection: model, class, α, counts, skipped inputs and library versions.
+RUN_NAME = "selection.json"
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _main(argv: Sequence[str]) -> int:
 
     args = build_parser().parse_args(argv)
     out = check_output_dir(args.out)
-    refuse_to_replace(out, (SELECTION_NAME,), args.overwrite)
+    refuse_to_replace(out, (SELECTION_NAME, RUN_NAME), args.overwrite)
     if args.csv and args.input:
         raise CLIError("give --csv (with --class) or --input, not both")
     if args.folders:
@@ -137,6 +140,13 @@ def _main(argv: Sequence[str]) -> int:
     report_skipped(skipped + bad, limit=skipped_limit(args))
     path = write_selection(out, kept, args.alpha)
     n_ok = sum(r.correct for r in ranked)
+    from classify.files import write_json
+    from classify.versions import run_record
+
+    write_json(out / RUN_NAME, run_record("gan_aug.path_rank_filter", model=str(Path(args.model).resolve()),
+                                          target=args.target, alpha=args.alpha, images=spec,
+                                          split_file=args.split_file, parts=args.part, ranked=len(ranked),
+                                          correct=n_ok, kept=len(kept), skipped_inputs=skipped + bad))
     print(f"{args.target}: {len(ranked)} images, {n_ok} classified correctly, kept {len(kept)} "
           f"(alpha {args.alpha}) -> {path}")
     return 0

@@ -18,7 +18,8 @@ median rule. The score recorded is the probability of the label given.
 :func:`pseudo_label_manifest` scores a manifest's images with a saved ``classify`` model (:mod:`classify.scoring`:
 the model's own size, resize method and class order) and writes a copy of the manifest next to it (default
 ``manifest-pseudo.csv``) with two new columns ``pseudo_score`` and ``pseudo_label``, atomically (a reader sees
-the old file or the complete new one). Rows not labelled keep both columns empty: images the manifest cannot
+the old file or the complete new one), and beside it ``manifest-pseudo.json``: the labeller, threshold, counts,
+skipped inputs and library versions. Rows not labelled keep both columns empty: images the manifest cannot
 vouch for (outside its folder, missing), images that cannot be decoded, and — with ``split_file`` — images made
 from a real image outside the given parts of that split (a fold's validation or test images: the labeller must
 not label what the fold may not train on).
@@ -155,9 +156,23 @@ def pseudo_label_manifest(manifest: str | os.PathLike, classifier, positive: int
     labels, scores, threshold = pseudo_labels(prediction.probs, classes, positive)
     target = write_pseudo_manifest(src, {o: (s, lab) for o, s, lab in zip(outputs, scores, labels)}, name)
     counts = {c: labels.count(c) for c in classes}
-    return {"manifest": str(target), "n": len(outputs), "threshold": threshold, "counts": counts,
-            "positive": classes[positive] if len(classes) == 2 else None, "dropped": dropped,
-            "split": note, "skipped": skipped + prediction.skipped}
+    summary = {"manifest": str(target), "n": len(outputs), "threshold": threshold, "counts": counts,
+               "positive": classes[positive] if len(classes) == 2 else None, "dropped": dropped,
+               "split": note, "skipped": skipped + prediction.skipped}
+    from classify.files import write_json
+    from classify.versions import run_record
+
+    record = write_json(record_path(src.parent / name), run_record(
+        "nst_aug.pseudo_label", source=str(src.resolve()),
+        model=str(classifier.path.resolve()) if classifier.path else None, classes=classes,
+        **{k: v for k, v in summary.items() if k != "skipped"}, skipped_inputs=summary["skipped"]))
+    return {**summary, "record": str(record)}
+
+
+def record_path(labelled: str | os.PathLike) -> Path:
+    """The JSON beside a labelled manifest (``manifest-pseudo.csv`` → ``manifest-pseudo.json``) that records the
+    labeller, threshold, counts, skipped inputs and library versions."""
+    return Path(labelled).with_suffix(".json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,7 +202,8 @@ def _main(argv: Sequence[str]) -> int:
     if not src.is_file():
         raise CLIError(f"--manifest {args.manifest}: no manifest found")
     check_output_dir(src.parent, "--manifest")
-    refuse_to_replace(src.parent, (args.name,), args.overwrite, "--name for another file")
+    refuse_to_replace(src.parent, (args.name, record_path(args.name).name), args.overwrite,
+                      "--name for another file")
     from classify.scoring import load_classifier
 
     classifier = load_classifier(args.model, args.classes)

@@ -237,8 +237,10 @@ def overlay(images: np.ndarray, maps: np.ndarray, alpha: float = 0.55) -> np.nda
 
 
 # ------------------------------------------------------------------------------------------------ CLI
-#: The record of a run of the CLI; its PNGs are ``<image stem>_<method>_{map,overlay,mask}.png``.
+#: The maps of a run of the CLI; its PNGs are ``<image stem>_<method>_{map,overlay,mask}.png``, its record
+#: (what was explained, the skipped inputs, the library versions) ``saliency.json``.
 MAPS = "maps.npz"
+RECORD = "saliency.json"
 
 
 def output_names(names: Sequence[str], method: str) -> list[str]:
@@ -256,7 +258,7 @@ def remove_own_files(out: Path) -> int:
     with np.load(out / MAPS) as z:
         names = [str(n) for n in z["names"]]
         methods = [str(z["method"])] if "method" in z.files else list(METHODS)
-    own = [out / f for m in methods for f in output_names(names, m)] + [out / MAPS]
+    own = [out / f for m in methods for f in output_names(names, m)] + [out / MAPS, out / RECORD]
     return remove_paths(out, [p for p in own if p.is_file()])
 
 
@@ -293,13 +295,14 @@ def _main(argv: Sequence[str]) -> int:
     refuse_to_replace(out, (MAPS,), args.overwrite)
     if args.target and not args.model:
         raise CLIError("--class needs --model")
-    loaded, names = [], []
+    loaded, names, skipped = [], [], []
     for path in args.images:
         try:
             loaded.append(load_square(path, args.size))
             names.append(Path(path).stem)
         except ImageError as err:
             print(f"skipped: {err}", file=sys.stderr)
+            skipped.append(str(err))
     if not loaded:
         raise CLIError("no usable images")
     images = np.stack(loaded).astype(np.float32)
@@ -315,10 +318,15 @@ def _main(argv: Sequence[str]) -> int:
         save_image(colourise(m[None])[0], out / map_png)
         save_image(overlay(img[None], m[None])[0], out / overlay_png)
         save_image((k * 255).astype(np.uint8)[..., None].repeat(3, -1), out / mask_png)
-    from classify.files import atomic_open
+    from classify.files import atomic_open, write_json
+    from classify.versions import run_record
 
     with atomic_open(out / MAPS, "wb") as f:
         np.savez(f, names=np.asarray(names), maps=maps, masks=masks, method=np.asarray(args.method))
+    write_json(out / RECORD, run_record("nst_aug.saliency", images=[str(Path(p).resolve()) for p in args.images],
+                                        method=args.method, score=scorer.description, size=args.size,
+                                        fraction=args.fraction, outputs=output_names(names, args.method),
+                                        skipped_inputs=skipped))
     print(f"{len(names)} maps ({args.method}; {scorer.description}; mask: top {args.fraction:.0%}) -> {out}")
     return 0
 

@@ -319,3 +319,108 @@ def test_pictures_say_what_they_show():
     mark_smoke(fig, "smoke")
     assert any("SMOKE RUN" in t.get_text() for t in fig.texts)
     plt.close(fig)
+
+
+def test_every_record_names_the_versions_and_the_skipped_inputs(tiny_model, tmp_path, capsys):
+    """What classify.evaluate, nst_aug.pseudo_label, nst_aug.saliency, gan_aug.path_rank_filter,
+    gan_aug.generate and gan_aug.evaluate write records the library versions, and the inputs they skipped with
+    their reasons (classify.evaluate listed them on stderr only, the others recorded no versions)."""
+    import numpy as np
+    from PIL import Image
+
+    from classify import evaluate
+    from classify.manifest import ManifestWriter
+    from gan_aug import evaluate as gan_evaluate
+    from gan_aug import generate as gan_generate
+    from gan_aug import path_rank_filter
+    from gan_aug import train as gan_train
+    from nst_aug import pseudo_label, saliency
+
+    _, model = tiny_model
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    for cls in ("NV", "MEL"):
+        (data / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(data / cls / f"{cls}{i}.png")
+    (data / "MEL" / "broken.png").write_text("not an image")
+
+    def recorded(path: Path, skipped: bool = True) -> dict:
+        record = json.loads(path.read_text())
+        assert {"python", "numpy", "pillow"} <= set(record["versions"]), path
+        if skipped:
+            assert any("broken.png" in r and "not an image" in r for r in record["skipped_inputs"]), path
+        return record
+
+    def ok(code: int) -> None:
+        assert code == 0, capsys.readouterr().err
+
+    ok(evaluate.main(["--model", str(model), "--folders", str(data), "--out", str(tmp_path / "ev"), "--quiet"]))
+    assert recorded(tmp_path / "ev" / "report.json")["tool"] == "classify.evaluate"
+    assert "broken.png" in (tmp_path / "ev" / "report.md").read_text()
+    ok(path_rank_filter.main(["--model", str(model), "--folders", str(data), "--class", "MEL", "--alpha", "1",
+                              "--out", str(tmp_path / "prf"), "--quiet"]))
+    assert recorded(tmp_path / "prf" / "selection.json")["kept"] >= 0
+    ok(saliency.main([str(data / "MEL" / "MEL0.png"), str(data / "MEL" / "broken.png"), "--size", "32",
+                      "--weights", "random", "--backbone", "vgg16", "--layer", "block1_conv1",
+                      "--out", str(tmp_path / "sal")]))
+    recorded(tmp_path / "sal" / "saliency.json")
+    gen = tmp_path / "gen"
+    with ManifestWriter(gen) as w:
+        for i in range(2):
+            (gen / f"g{i}.png").write_bytes((data / "NV" / f"NV{i}.png").read_bytes())
+            w.write({"output": f"g{i}.png", "source": str(data / "NV" / f"NV{i}.png"), "method": "nst"})
+        w.write({"output": "broken.png", "source": "x", "method": "nst"})
+    (gen / "broken.png").write_text("not an image")
+    ok(pseudo_label.main(["--manifest", str(gen), "--model", str(model), "--quiet"]))
+    assert recorded(gen / "manifest-pseudo.json")["n"] == 2
+    run = tmp_path / "dcgan"
+    ok(gan_train.main(["dcgan", "--input", str(data / "NV"), "--size", "32", "--epochs", "1", "--batch-size", "2",
+                       "--gen-filters", "4", "--disc-filters", "4", "--max-filters", "8", "--n-samples", "2",
+                       "--discriminator", "dcgan", "--no-jit-compile", "--quiet", "--out", str(run)]))
+    ok(gan_generate.main([str(run), "--per-class", "2", "--out", str(tmp_path / "synth"), "--quiet"]))
+    assert recorded(tmp_path / "synth" / "generation.json", skipped=False)["made"] == 2
+    ok(gan_evaluate.main(["--real", str(data / "MEL"), "--generated", str(tmp_path / "synth"), "--backbone", "vgg16",
+                          "--weights", "random", "--size", "32", "--k", "1", "--kid-subsets", "1",
+                          "--kid-subset-size", "2", "--out", str(tmp_path / "q.json"), "--quiet"]))
+    recorded(tmp_path / "q.json", skipped=False)
+
+
+def test_reproduce_checks_inputs_first_records_versions_and_overwrites_only_its_files(tmp_path, capsys):
+    """The drivers' shared command line: a bad --set value, --data or --style is refused before --out exists (a
+    failed run left profile.json, and --no-resume then refused the corrected command); run.json records the
+    versions; --overwrite removes what earlier runs wrote (written.json) and nothing else."""
+    from classify.drivers import run_reproduction
+    from nst_aug.reproduce.__main__ import build_parser, main
+    from nst_aug.reproduce.profiles import get_profile
+
+    out = tmp_path / "repro"
+    for argv in (["mikolajczyk", "--set", "nst_size=0"], ["mikolajczyk", "--set", "epochs=0"],
+                 ["mikolajczyk", "--set", "archs=vgg9,vgg99"], ["gauld", "--style", str(tmp_path / "none.jpg")],
+                 ["gauld", "--data", str(tmp_path / "none")], ["mikolajczyk", "--data", str(tmp_path)],
+                 ["shinde", "--set", "select_fraction=1.5"]):
+        assert main([*argv, "--out", str(out)]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: --") and err.count("\n") == 1, err
+        assert not out.exists(), argv
+
+    def stage(profile, out, args):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "profile.json").write_text("{}")
+        (out / "stage" / "a").mkdir(parents=True, exist_ok=True)
+        (out / "stage" / "a" / f"result{args.seed}.json").write_text("{}")
+        return {"done": args.seed}
+
+    args = build_parser().parse_args(["gauld", "--out", str(out), "--seed", "1"])
+    assert run_reproduction(args, get_profile, stage) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["paper"] == "gauld" and "numpy" in record["versions"] and record["summary"] == {"done": 1}
+    mine = {"notes.md": "", "stage/notes.md": "", "stage/a/result9.json": ""}
+    for name in mine:
+        (out / name).write_text("a user's file")
+    args = build_parser().parse_args(["gauld", "--out", str(out), "--seed", "2", "--overwrite", "--no-resume"])
+    assert run_reproduction(args, get_profile, stage) == 0
+    assert all((out / name).read_text() == "a user's file" for name in mine)
+    assert not (out / "stage" / "a" / "result1.json").exists() and (out / "stage" / "a" / "result2.json").exists()
+    assert set(json.loads((out / "written.json").read_text())) == {"profile.json", "run.json",
+                                                                   "stage/a/result2.json"}

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
-from classify.cli import run_main
+from classify.cli import CLIError, run_main
 from classify.drivers import reproduce_parser, run_reproduction
+
+ISIC_CSV = "ISIC_2019_Training_GroundTruth.csv"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +44,27 @@ def _run(profile, out, args) -> dict:
     return run(profile, out, args.data, args.style)
 
 
+def _check(profile, args) -> None:
+    """What ``--data`` must hold, checked before any work: mikolajczyk an ISIC 2019 ground-truth CSV (or a folder
+    holding it); gauld and shinde a folder per class of the profile (Caltech-101's ``101_ObjectCategories``)."""
+    if args.data is None:
+        return
+    data = Path(args.data)
+    if args.paper == "mikolajczyk":
+        if not (data.is_file() or (data / ISIC_CSV).is_file()):
+            raise CLIError(f"--data {data}: no {ISIC_CSV} there")
+        return
+    missing = [c for c in profile.classes if not (data / c).is_dir()]
+    if missing:
+        raise CLIError(f"--data {data}: no class folder {', '.join(missing)} (give Caltech-101's "
+                       "101_ObjectCategories)")
+
+
 def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from .profiles import get_profile
 
-    return run_reproduction(args, get_profile, _run)
+    return run_reproduction(args, get_profile, _run, _check, tool="nst_aug.reproduce")
 
 
 if __name__ == "__main__":
