@@ -115,6 +115,17 @@ def nonnegative_int(text: str) -> int:
     return _whole_number(text, 0)
 
 
+def dropout_rate(text: str) -> float:
+    """A number in [0, 1) (a dropout rate: 1 would drop everything)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 1)")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
     try:
@@ -148,6 +159,18 @@ def check_classes(requested: Sequence[str] | None, known: Sequence[str], where: 
         raise CLIError(f"--classes: {', '.join(unknown)} not in {where} (it has {', '.join(known) or 'no classes'})")
 
 
+#: The words every ``--weights`` takes besides a weights file (:mod:`classify.weights`; ``random`` for tests).
+WEIGHT_WORDS = ("auto", "imagenet", "hed", "random")
+
+
+def check_weights(value: str | None, flag: str = "--weights") -> None:
+    """Refuse a ``--weights`` that is neither one of :data:`WEIGHT_WORDS` nor an existing file (a typo such as
+    ``imagnet`` would otherwise be read as a missing file only when the network is built)."""
+    if value is None or value in WEIGHT_WORDS or Path(value).is_file():
+        return
+    raise CLIError(f"{flag} {value}: neither {', '.join(WEIGHT_WORDS)} nor an existing file")
+
+
 def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     """Refuse an output folder that is a file or cannot be written (before any work starts)."""
     p = Path(path)
@@ -160,6 +183,18 @@ def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
         raise CLIError(f"{flag} {p}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise CLIError(f"{flag} {p}: {existing} is not writable")
+    if not p.exists():  # some file systems (/proc, a read-only mount) refuse folders whatever access() says
+        made = []
+        try:
+            for folder in reversed([p, *p.parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    made.append(folder)
+        except OSError as err:
+            raise CLIError(f"{flag} {p}: cannot create it ({err.strerror or err})") from None
+        finally:
+            for folder in reversed(made):
+                folder.rmdir()
     return p
 
 

@@ -17,6 +17,7 @@ A thin shell over :func:`classify.experiment.train_and_evaluate`: see there for 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,9 +26,10 @@ from typing import TYPE_CHECKING
 from typing import Sequence
 
 from .choices import ARCHITECTURES, DISTRIBUTE, FILL_MODES, HEADS, OPTIMIZERS, RESIZE_METHODS
-from .cli import (CLIError, Parser, add_data_args, check_classes, add_output_args, add_seed, add_verbosity, check_output_dir,
-                  fraction, load_real_samples, nonnegative_int, ordered_classes, positive_int, print_options,
-                  read_synthetic, report_skipped, run_main, size_arg, skipped_limit)
+from .cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, add_verbosity, check_classes,
+                  check_output_dir, check_weights, dropout_rate, fraction, load_real_samples, nonnegative_int,
+                  ordered_classes, positive_int, print_options, read_synthetic, report_skipped, run_main, size_arg,
+                  skipped_limit)
 from .data import class_counts, class_names
 from .images import usable
 from .splits import Split, make_split, read_split_file, training_on_synthetic_only, with_synthetic
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--weights", default="auto",
                    help="pretrained architectures (densenet121, resnet50, vgg16_logreg): auto, imagenet, random, "
                         "or a weights file for the backbone")
-    m.add_argument("--dropout", type=float, default=None)
+    m.add_argument("--dropout", type=dropout_rate, default=None, help="dropout rate in [0, 1)")
     m.add_argument("--fc-units", type=int, default=None)
     a = p.add_argument_group("augmentation")
     a.add_argument("--augment", choices=("none", "mikolajczyk", "custom"), default="none")
@@ -103,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tf.distribute: mirrored = every local GPU, multiworker = several machines (TF_CONFIG)")
     add_seed(t, "seeds the split, weights, shuffling and augmentation")
     t.add_argument("--tensorboard", action="store_true")
-    t.add_argument("--cache", default="memory", help="'memory', 'none' or a cache file prefix")
+    t.add_argument("--cache", default="memory",
+                   help="decoded images: 'memory', 'none', or a cache file prefix in an existing folder "
+                        "(with a folder part, e.g. ./cache/train or /scratch/train)")
     add_output_args(t, what="run folder (default runs/ARCH-TIME); one that holds the same run is reused, "
                             "another run is refused")
     add_verbosity(t)
@@ -182,6 +186,36 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
     return split, classes, description, skipped
 
 
+#: What ``--cache`` takes besides a cache file prefix.
+CACHE_MODES = ("memory", "none")
+
+
+def check_cache(value: str) -> None:
+    """Refuse a ``--cache`` that is neither one of :data:`CACHE_MODES` nor a file prefix with a folder part in an
+    existing folder: a bare word is a mistyped mode (``memroy`` would write ``memroy.index`` and ``memroy.data-*``
+    into the working folder)."""
+    if value in CACHE_MODES:
+        return
+    folder = Path(value).parent
+    if os.sep not in value and "/" not in value:
+        raise CLIError(f"--cache {value}: neither {' nor '.join(CACHE_MODES)}; a cache file prefix needs a folder "
+                       f"part (./{value} for one in the working folder)")
+    if not folder.is_dir():
+        raise CLIError(f"--cache {value}: folder {folder} not found")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """The values argparse cannot check alone, before any work: ``--weights``, ``--cache``, ``--tensorboard``
+    (it needs the ``tensorboard`` package)."""
+    check_weights(args.weights)
+    check_cache(args.cache)
+    if args.tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise CLIError("--tensorboard needs the tensorboard package (pip install tensorboard)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (default ``sys.argv[1:]``) → exit status (errors: one line, status 2)."""
     return run_main(_main, argv)
@@ -190,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_args(args)
     spec = spec_from_args(args)
     out = check_output_dir(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     print_options(vars(args), {k: parser.get_default(k) for k in vars(args)})

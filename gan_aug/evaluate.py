@@ -18,14 +18,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from classify.cli import (CLIError, Parser, add_data_args, add_seed, add_split_selection, add_verbosity,
-                          check_data_paths, check_output_dir, positive_int, report_skipped, run_main, size_arg,
-                          skipped_limit)
+from classify.cli import (WEIGHT_WORDS, CLIError, Parser, add_data_args, add_seed, add_split_selection,
+                          add_verbosity, check_data_paths, check_output_dir, check_weights, positive_int,
+                          report_skipped, run_main, size_arg, skipped_limit)
 
 #: ``--weights`` words the VGG16 loader knows (anything else is a file).
-WEIGHT_WORDS = ("auto", "imagenet", "hed", "random")
-
-
 def _at_least_two(text: str) -> int:
     value = positive_int(text)
     if value < 2:
@@ -91,8 +88,8 @@ def _check_weights(backbone: str, weights: str) -> None:
             why = "" if weights in WEIGHT_WORDS else f" ({weights}: file not found)"
             raise CLIError("true FID needs InceptionV3 ImageNet weights: pass a weights file with --weights "
                            f"(inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5){why}")
-    elif weights not in WEIGHT_WORDS and not Path(weights).is_file():
-        raise CLIError(f"--weights {weights}: neither {', '.join(WEIGHT_WORDS)} nor an existing file")
+    else:
+        check_weights(weights)
 
 
 def _read(specs: Sequence[str], args: argparse.Namespace, parts: Sequence[str] | None, notes: list[str]):

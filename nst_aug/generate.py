@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from classify.cli import (Parser, add_data_args, add_output_args, add_seed, add_split_selection, add_verbosity,
-                          check_data_paths, check_output_dir, fraction, nonnegative_int, positive_int, report_skipped, run_main,
-                          skipped_limit)
+from classify.cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, add_split_selection,
+                          add_verbosity, check_data_paths, check_output_dir, check_weights, fraction, nonnegative_int,
+                          positive_int, report_skipped, run_main, skipped_limit)
 
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
 
@@ -190,8 +190,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_main(_main, argv)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """The values argparse cannot check alone, before any work: the loss weights α, β, γ are finite and not
+    negative (a negative weight maximises its loss), ``--ratio`` positive, ``--weights`` a known word or a file."""
+    import math
+
+    for name in ("content_weight", "style_weight", "tv_weight", "ratio"):
+        value = getattr(args, name, None)
+        if value is not None and not (math.isfinite(value) and (value > 0 if name == "ratio" else value >= 0)):
+            raise CLIError(f"--{name.replace('_', '-')} {value}: must be a finite number "
+                           f"{'above 0' if name == 'ratio' else 'of at least 0'}")
+    check_weights(args.weights)
+
+
 def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    check_args(args)
     default_run = not any([args.content, args.style, args.csv, args.folders, args.content_class,
                            args.style_class, args.merge])
     check_output_dir(args.out)

@@ -132,7 +132,26 @@ def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str]
         ("gan_aug.generate", [str(acgan), "--per-class", "2", "--checkpoint", str(a_file), *out], "no exported"),
         ("gan_aug.generate", [str(acgan), "--per-class", "2", *out], "no checkpoint"),
         ("classify.evaluate", ["--model", str(a_file), "--csv", sample_csv, *out], "not a .keras model file"),
-    ]
+        # values argparse cannot check alone, checked before any work
+        ("classify.train", ["--weights", "imagnet", *out], "--weights imagnet: neither"),
+        ("classify.train", ["--dropout", "1.5", *out], "1.5 must be in [0, 1)"),
+        ("classify.train", ["--cache", "memroy", *out], "--cache memroy: neither memory nor none"),
+        ("classify.train", ["--cache", str(tmp / "none" / "c"), *out], "not found"),
+        ("nst_aug.generate", ["--content-weight", "-1", *out], "--content-weight -1.0: must be"),
+        ("nst_aug.generate", ["--style-weight", "-1e-3", *out], "--style-weight"),
+        ("nst_aug.generate", ["--tv-weight", "nan", *out], "--tv-weight nan"),
+        ("nst_aug.generate", ["--weights", "missing.h5", *out], "--weights missing.h5: neither"),
+        ("nst_aug.reproduce", ["mikolajczyk", "--set", "nst_size=0", *out], "--set nst_size=0"),
+        ("nst_aug.reproduce", ["gauld", "--style", str(tmp / "none.jpg"), *out], "--style"),
+        ("gan_aug.reproduce", ["cho", "--set", "dcgan_size=0", *out], "--set dcgan_size=0"),
+        ("gan_aug.reproduce", ["cho", "--data", str(tmp / "none"), *out], "--data"),
+        ("gan_aug.reproduce", ["thesis-prf", "--set", "alphas=0.5,2", *out], "--set alphas"),
+    ] + ([  # a folder that cannot be created although access() allows it
+        ("classify.train", ["--out", "/proc/nst_aug_test/x"], "--out /proc/nst_aug_test/x: cannot create"),
+        ("nst_aug.generate", ["--out", "/proc/nst_aug_test/x"], "cannot create"),
+        ("gan_aug.train", ["dcgan", "--input", "MEL", "--csv", sample_csv, "--out", "/proc/nst_aug_test/x"],
+         "cannot create"),
+    ] if Path("/proc/self").is_dir() else [])
 
 
 def test_every_bad_value_ends_in_one_error_line(tiny_model, acgan_run, tmp_path, capsys):
