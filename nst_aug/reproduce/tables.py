@@ -45,7 +45,8 @@ PAPER_TABLE_I: dict[str, dict[str, tuple[float, ...]]] = {
 }
 ARCH_NAMES = {"vgg9": "VGG9", "vgg11": "VGG11", "vgg16": "VGG16", "densenet121": "DenseNet121",
               "small_cnn": "small CNN", "resnet50": "ResNet50"}
-SETTING_NAMES = {"without": "Without Data Augmentation", "with": "With Data Augmentation (NST)"}
+SETTING_NAMES = {"without": "Without Data Augmentation", "with": "With Data Augmentation (NST)",
+                 "with_fast": "With fast style (Ghiasi et al.; ours)"}
 
 
 #: Below this mean AUC the "without" networks are close to guessing, and Table I's with − without difference
@@ -58,11 +59,16 @@ def _header(title: str, profile, extra: Sequence[str] = ()) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ Mikołajczyk
+def _settings(results: Mapping[tuple[str, str, int], "RunResult"]) -> list[str]:
+    """``without``, ``with`` and, when our fast-style arm has results, ``with_fast``."""
+    return ["without", "with"] + (["with_fast"] if any(s == "with_fast" for _, s, _ in results) else [])
+
+
 def mikolajczyk_rows(results: Mapping[tuple[str, str, int], dict], archs: Sequence[str], k: int
                      ) -> list[dict]:
     """One row per (setting, architecture): ``folds`` (AUC or None), ``mean``, ``std``."""
     rows = []
-    for setting in ("without", "with"):
+    for setting in _settings(results):
         for arch in archs:
             vals = [None if (r := results.get((arch, setting, i))) is None else r.auc for i in range(k)]
             mean, std = mean_std(vals)
@@ -71,22 +77,28 @@ def mikolajczyk_rows(results: Mapping[tuple[str, str, int], dict], archs: Sequen
 
 
 def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int], "RunResult"], k: int,
-                      pseudo: Mapping[int, dict] | None = None) -> dict[str, Path]:
-    """``table1.md``, ``table1.csv`` (ours and the paper's rows), ``stats.csv`` and ``fig4.png`` in ``out``."""
+                      pseudo: Mapping[str, Mapping[int, dict]] | None = None) -> dict[str, Path]:
+    """``table1.md``, ``table1.csv`` (ours and the paper's rows), ``stats.csv`` (one row per architecture and
+    comparison: ``with`` − ``without``, and ``with_fast`` − ``without`` for our fast-style arm) and ``fig4.png`` in
+    ``out``. ``pseudo``: per synthesis setting (``with``, ``with_fast``) and fold, the pseudo-labelling summary."""
     out = Path(out)
     archs = list(profile.archs)
     rows = mikolajczyk_rows(results, archs, k)
     by = {(r["setting"], r["arch"]): r for r in rows}
+    comparisons = [s for s in _settings(results) if s != "without"]
     stats_rows = []
-    for arch in archs:
-        pairs = [(results[(arch, "with", i)].auc, results[(arch, "without", i)].auc)
-                 for i in range(k) if (arch, "with", i) in results and (arch, "without", i) in results
-                 and results[(arch, "with", i)].auc is not None and results[(arch, "without", i)].auc is not None]
-        s = paired_stats([p[0] for p in pairs], [p[1] for p in pairs], profile.bootstrap, profile.seed)
-        paper = PAPER_TABLE_I["with"].get(arch, (None,) * 6)[5], PAPER_TABLE_I["without"].get(arch, (None,) * 6)[5]
-        s.update(arch=arch, paper_with=paper[0], paper_without=paper[1],
-                 paper_diff=None if None in paper else paper[0] - paper[1])
-        stats_rows.append(s)
+    for setting in comparisons:
+        for arch in archs:
+            pairs = [(results[(arch, setting, i)].auc, results[(arch, "without", i)].auc)
+                     for i in range(k) if (arch, setting, i) in results and (arch, "without", i) in results
+                     and results[(arch, setting, i)].auc is not None
+                     and results[(arch, "without", i)].auc is not None]
+            s = paired_stats([p[0] for p in pairs], [p[1] for p in pairs], profile.bootstrap, profile.seed)
+            paper = (PAPER_TABLE_I["with"].get(arch, (None,) * 6)[5], PAPER_TABLE_I["without"].get(arch, (None,) * 6)[5]
+                     ) if setting == "with" else (None, None)
+            s.update(arch=arch, comparison=setting, paper_with=paper[0], paper_without=paper[1],
+                     paper_diff=None if None in paper else paper[0] - paper[1])
+            stats_rows.append(s)
 
     # ---- CSV: ours and the paper's rows
     def four(v):
@@ -102,8 +114,9 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
                  for setting in ("without", "with") for arch, vals in PAPER_TABLE_I[setting].items()]
     csv_path = write_csv(out / "table1.csv", ["source", "setting", "architecture",
                                               *[f"fold_{i}" for i in range(k)], "aver", "std"], csv_rows)
-    stats_path = write_csv(out / "stats.csv", ["arch", "n", "mean_without", "mean_with", "diff", "t", "p", "ci_low",
-                                               "ci_high", "paper_without", "paper_with", "paper_diff"], stats_rows)
+    stats_path = write_csv(out / "stats.csv", ["arch", "comparison", "n", "mean_without", "mean_with", "diff", "t",
+                                               "p", "ci_low", "ci_high", "paper_without", "paper_with", "paper_diff"],
+                           stats_rows)
 
     # ---- markdown
     n_done = sum(1 for r in rows for v in r["folds"] if v is not None)
@@ -116,9 +129,11 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
         n_test = sorted({r.n_test for r in results.values()})
         extra.append(f"- test images per fold: {', '.join(map(str, n_test))}; classifier input "
                      f"{any_r.size} px")
-        n_syn = sorted({r.n_train for (a, s, i), r in results.items() if s == "with"})
-        if n_syn:
-            extra.append(f"- synthetic (pseudo-labelled) training images per fold: {', '.join(map(str, n_syn))}")
+        for setting in comparisons:
+            n_syn = sorted({r.n_train for (a, s, i), r in results.items() if s == setting})
+            if n_syn:
+                extra.append(f"- synthetic (pseudo-labelled) training images per fold, "
+                             f"{SETTING_NAMES[setting]}: {', '.join(map(str, n_syn))}")
     small = too_small(min((st["n"] for st in stats_rows), default=0),
                       min((r.n_train for r in results.values()), default=None),
                       min((r.n_test for r in results.values()), default=None))
@@ -135,45 +150,52 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
     lines += [f"| | Architecture | {folds_h} | AVER (mean ± std) | paper AVER |",
               "|---|---|" + "---|" * k + "---|---|"]
     for r in rows:
-        paper = PAPER_TABLE_I[r["setting"]].get(r["arch"])
+        paper = PAPER_TABLE_I.get(r["setting"], {}).get(r["arch"])
         aver = "–" if r["mean"] is None else f"{r['mean']:.3f}" + ("" if r["std"] is None else f" ± {r['std']:.3f}")
         lines.append(f"| {SETTING_NAMES[r['setting']]} | {ARCH_NAMES.get(r['arch'], r['arch'])} | "
                      + " | ".join(_f(v) for v in r["folds"]) + f" | {aver} | {_f(paper[5]) if paper else '–'} |")
     lines += ["", "Paired comparison per architecture (with − without, across folds): paired t-test and a "
               f"percentile bootstrap 95 % CI of the mean difference ({profile.bootstrap} resamples).", "",
-              "| Architecture | folds | without | with | difference | t | p | bootstrap 95 % CI | paper difference |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| Synthetic images | Architecture | folds | without | with | difference | t | p | bootstrap 95 % CI "
+              "| paper difference |", "|---|---|---|---|---|---|---|---|---|---|"]
     for s in stats_rows:
-        lines.append(f"| {ARCH_NAMES.get(s['arch'], s['arch'])} | {s['n']} | {_f(s['mean_without'])} | "
+        lines.append(f"| {'NST' if s['comparison'] == 'with' else 'fast style'} | "
+                     f"{ARCH_NAMES.get(s['arch'], s['arch'])} | {s['n']} | {_f(s['mean_without'])} | "
                      f"{_f(s['mean_with'])} | {_f(s['diff'], 4)} | {_f(s['t'], 2)} | {_f(s['p'], 3)} | "
                      f"[{_f(s['ci_low'], 4)}, {_f(s['ci_high'], 4)}] | {_f(s['paper_diff'], 3)} |")
-    both = [a for a in archs if by[("with", a)]["mean"] is not None and by[("without", a)]["mean"] is not None]
-    if both:
-        m_with = float(np.mean([by[("with", a)]["mean"] for a in both]))
+    for setting in comparisons:
+        both = [a for a in archs if by[(setting, a)]["mean"] is not None and by[("without", a)]["mean"] is not None]
+        if not both:
+            continue
+        m_with = float(np.mean([by[(setting, a)]["mean"] for a in both]))
         m_without = float(np.mean([by[("without", a)]["mean"] for a in both]))
         over = "" if len(both) == len(archs) else f" (over {', '.join(ARCH_NAMES.get(a, a) for a in both)} only)"
         points = f"{(m_with - m_without) * 100:+.2f} AUC points"
-        lines += ["", f"Grand mean AUC{over}: with {m_with:.4f}, without {m_without:.4f}: difference "
-                  + (f"{points} — not meaningful ({'; '.join(small)})" if small else f"**{points}**")
-                  + " (the paper, all four: +2.68, 0.8545 vs 0.8278)."]
+        verdict = f"{points} — not meaningful ({'; '.join(small)})" if small else f"**{points}**"
+        if setting == "with":
+            lines += ["", f"Grand mean AUC{over}: with {m_with:.4f}, without {m_without:.4f}: difference {verdict}"
+                      " (the paper, all four: +2.68, 0.8545 vs 0.8278)."]
+        else:
+            lines += ["", f"Our fast-style arm (not in the paper){over}: with {m_with:.4f}, without {m_without:.4f}: "
+                      f"difference {verdict}."]
     lines += ["", "The paper's Table I (§V), for comparison:", "",
               "| | Architecture | 0 | 1 | 2 | 3 | 4 | AVER |", "|---|---|---|---|---|---|---|---|"]
     for setting in ("without", "with"):
         for arch, vals in PAPER_TABLE_I[setting].items():
             lines.append(f"| {SETTING_NAMES[setting]} | {ARCH_NAMES[arch]} | "
                          + " | ".join(f"{v:.3f}" for v in vals) + " |")
-    if pseudo:
-        lines += ["", "Pseudo-labels (§IV.B; threshold = median MEL score so the classes are equal; labeller: "
-                  f"{profile.labeller_arch}, its AUC on the fold's real test part beside):", "",
+    for setting, by_fold in (pseudo or {}).items():
+        lines += ["", f"Pseudo-labels of {SETTING_NAMES[setting]} (§IV.B; threshold = median MEL score so the classes "
+                  f"are equal; labeller: {profile.labeller_arch}, its AUC on the fold's real test part beside):", "",
                   "| fold | synthetic images labelled | NV | MEL | threshold | dropped (group rule) | labeller AUC |",
                   "|---|---|---|---|---|---|---|"]
-        for i in sorted(pseudo):
-            p = pseudo[i]
+        for i in sorted(by_fold):
+            p = by_fold[i]
             c = p.get("counts", {})
             lines.append(f"| {i} | {p.get('n', 0)} | {c.get('NV', 0)} | {c.get('MEL', 0)} | "
                          f"{_f(p.get('threshold'), 4)} | {p.get('dropped', '–')} | {_f(p.get('labeller_auc'))} |")
-        aucs = [p["labeller_auc"] for p in pseudo.values() if p.get("labeller_auc") is not None]
-        if aucs:
+        aucs = [p["labeller_auc"] for p in by_fold.values() if p.get("labeller_auc") is not None]
+        if aucs and setting == "with":
             lines += ["", f"Labeller AUC: mean {np.mean(aucs):.3f}, lowest fold {min(aucs):.3f}"
                       + (" — **below 0.75 on average: its pseudo-labels are close to noise, and 'with' says little "
                          "about the paper's claim**" if np.mean(aucs) < 0.75 else "") + "."]
@@ -184,7 +206,8 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
 
 
 def plot_fig4(path: Path, rows: Sequence[dict], k: int, profile: str = "") -> Path:
-    """Fig. 4: AUC per fold, one colour per architecture, solid = with style transfer (ST), dashed = without."""
+    """Fig. 4: AUC per fold, one colour per architecture, solid = with style transfer (ST), dashed = without,
+    dotted = our fast-style arm."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,8 +218,9 @@ def plot_fig4(path: Path, rows: Sequence[dict], k: int, profile: str = "") -> Pa
     for r in rows:
         c = colours.setdefault(r["arch"], f"C{len(colours)}")
         ys = [np.nan if v is None else v for v in r["folds"]]
-        ax.plot(range(k), ys, "o-" if r["setting"] == "with" else "s--", color=c,
-                label=f"{ARCH_NAMES.get(r['arch'], r['arch'])} {'with ST' if r['setting'] == 'with' else 'without ST'}")
+        style, name = {"with": ("o-", "with ST"), "without": ("s--", "without ST"),
+                       "with_fast": ("^:", "with fast style")}[r["setting"]]
+        ax.plot(range(k), ys, style, color=c, label=f"{ARCH_NAMES.get(r['arch'], r['arch'])} {name}")
     ax.set(xlabel="fold", ylabel="AUC", title="AUC per fold and architecture, with or without style transfer (ST)",
            xticks=range(k))
     ax.grid(alpha=0.3)
