@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .choices import SIZE_RANGE
-from .data import ISIC_CLASSES, Sample, class_names, read_class_folders, read_isic_csv, read_manifest
+from .data import (ISIC_CLASSES, Sample, class_names, isic_csv_classes, read_class_folders, read_isic_csv,
+                   read_manifest)
 
 
 class CLIError(Exception):
@@ -304,7 +305,16 @@ def load_real_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]
         samples, skipped = read_isic_csv(csv_path, args.images, args.classes)
         description = f"ISIC CSV {Path(csv_path).resolve()}"
     if args.classes:
-        check_classes(args.classes, class_names(samples), description)
+        present = class_names(samples, ISIC_CLASSES if not folders else None)
+        if not folders and any(c not in present for c in args.classes):
+            # the CSV was read for the requested classes only: name every class it has
+            in_csv = isic_csv_classes(csv_path)
+            empty = [c for c in args.classes if c in in_csv and c not in present]
+            if empty:
+                raise CLIError(f"--classes: no usable image of {', '.join(empty)} in {description} (every such "
+                               "row was skipped)")
+            present = in_csv
+        check_classes(args.classes, present, description)
         keep = set(args.classes)
         samples = [s for s in samples if s.label in keep]
     return samples, skipped, description

@@ -305,20 +305,37 @@ def read_image_list(path: str | os.PathLike, parts: Iterable[str] | None = None)
                    resolve(r.get("style", "")), generated=r.get("generated") == "1") for r in rows]
 
 
+def isic_csv_classes(csv_path: str | os.PathLike) -> list[str]:
+    """The ISIC 2019 classes that label at least one row of ``csv_path``, in ISIC order (what an error about a
+    class the CSV lacks should list)."""
+    samples, _ = read_isic_csv(csv_path, check_files=False)
+    return class_names(samples, ISIC_CLASSES)
+
+
+def _looks_like_class(spec: str) -> bool:
+    """A bare name (no folder part, no extension, no wildcard): a class name rather than a path."""
+    return not any(c in spec for c in "/\\*?[") and not Path(spec).suffix
+
+
 def read_selection(spec: str, csv_path: str | os.PathLike | None = None, image_dir: str | os.PathLike | None = None,
-                   label_column: str = "label") -> tuple[list[Sample], list[str]]:
+                   label_column: str = "label", folders: str | os.PathLike | None = None
+                   ) -> tuple[list[Sample], list[str]]:
     """The samples one data spec names, as every CLI reads it: ``(samples, skipped)``.
 
     - an ISIC 2019 class name (``MEL``) when ``csv_path`` is given: that class's rows of the CSV;
+    - a class name of a class-folder tree ``folders`` (without ``csv_path``): the images of its sub-folder;
     - a ``.csv`` file: a generator manifest (it has an ``output`` column) or an image list (``path`` column);
     - a folder holding ``manifest.csv``: that manifest; any other folder: the image files in it (not its
       sub-folders), labelled with the folder's name;
     - an image file, or a glob matching image files.
 
-    Raises ``FileNotFoundError`` / ``ValueError`` with a one-line reason when the spec names nothing usable.
+    Raises ``FileNotFoundError`` / ``ValueError`` with a one-line reason when the spec names nothing usable (a
+    bare name that is no class of ``csv_path`` or ``folders``: ``unknown class FOO; the CSV … has MEL, NV``).
     """
     if csv_path and spec in ISIC_CLASSES:
         return read_isic_csv(csv_path, image_dir, classes=[spec])
+    if folders and not csv_path and (Path(folders) / spec).is_dir():
+        spec = str(Path(folders) / spec)
     path = Path(spec)
     if path.is_file() and path.suffix.lower() == ".csv":
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -344,6 +361,11 @@ def read_selection(spec: str, csv_path: str | os.PathLike | None = None, image_d
         return [Sample(str(path.resolve()), "")], []
     matches = sorted(m for m in glob.glob(spec) if Path(m).is_file() and is_image_file(m))
     if not matches:
+        if _looks_like_class(spec) and csv_path:
+            raise ValueError(f"unknown class {spec}; the CSV {csv_path} has {', '.join(isic_csv_classes(csv_path))}")
+        if _looks_like_class(spec) and folders and Path(folders).is_dir():
+            known = sorted(d.name for d in Path(folders).iterdir() if d.is_dir())
+            raise ValueError(f"unknown class {spec}; {folders} has class folders {', '.join(known) or '(none)'}")
         hint = " (an ISIC class name needs the ISIC CSV)" if spec in ISIC_CLASSES else ""
         raise FileNotFoundError(f"{spec}: no such file, folder or glob match{hint}")
     bad = [name_problem(m) for m in matches]

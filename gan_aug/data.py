@@ -49,14 +49,15 @@ class ImageSet:
 
 
 def select_samples(spec: str, csv_path: str | None = None, image_dir: str | None = None,
-                   split_file: str | None = None, parts: Sequence[str] = ("train",), label_column: str = "label"):
+                   split_file: str | None = None, parts: Sequence[str] = ("train",), label_column: str = "label",
+                   folders: str | None = None):
     """The samples a data spec names (:func:`classify.data.read_selection`: an ISIC class name with the CSV, a
-    manifest, an image list, a folder, a file or a glob), restricted to ``parts`` of ``split_file`` when given
-    (:func:`classify.splits.select_parts`: a GAN trained on a fold's training part sees none of its validation or
-    test images). Returns ``(samples, skipped reasons, note)``."""
+    class of the ``folders`` tree, a manifest, an image list, a folder, a file or a glob), restricted to ``parts``
+    of ``split_file`` when given (:func:`classify.splits.select_parts`: a GAN trained on a fold's training part
+    sees none of its validation or test images). Returns ``(samples, skipped reasons, note)``."""
     from classify.data import read_selection
 
-    samples, skipped = read_selection(spec, csv_path, image_dir, label_column)
+    samples, skipped = read_selection(spec, csv_path, image_dir, label_column, folders)
     note = None
     if split_file:
         from classify.splits import select_parts
@@ -175,12 +176,6 @@ class DataSpec:
     split_file: str | None = None
     parts: tuple[str, ...] = ("train",)
 
-    def resolve(self, spec: str) -> str:
-        """A class name of ``folders`` becomes its sub-folder; anything else stays as given."""
-        if self.folders and not self.csv and (Path(self.folders) / spec).is_dir():
-            return str(Path(self.folders) / spec)
-        return spec
-
 
 # ------------------------------------------------------------------------------------------------ data
 def load_data(kind, opts, spec: DataSpec, progress: bool = True, cache: str | os.PathLike | None = None) -> dict:
@@ -218,7 +213,7 @@ def load_data(kind, opts, spec: DataSpec, progress: bool = True, cache: str | os
             if not given:
                 needs = "--domain-a and --domain-b" if kind.translates else "--input"
                 raise ValueError(f"{kind.name} needs {needs}")
-            samples, skipped, note = select_samples(spec.resolve(given), csv, image_dir, split_file, parts)
+            samples, skipped, note = select_samples(given, csv, image_dir, split_file, parts, folders=spec.folders)
             if note:
                 out["notes"].append(f"{given}: {note}")
             sets[name] = (samples, skipped, opts.load_size if kind.translates else opts.size)

@@ -101,10 +101,8 @@ def _read(specs: Sequence[str], args: argparse.Namespace, parts: Sequence[str] |
 
     samples, skipped = [], []
     for spec in specs:
-        if args.folders and not args.csv and (Path(args.folders) / spec).is_dir():
-            spec = str(Path(args.folders) / spec)
         got, bad, note = select_samples(spec, args.csv, args.images, args.split_file if parts else None,
-                                        parts or args.part)
+                                        parts or args.part, folders=args.folders)
         if note:
             notes.append(f"{spec}: {note}")
         if parts is None and args.split_file:

@@ -121,17 +121,15 @@ def _main(argv: Sequence[str]) -> int:
     refuse_to_replace(out, (SELECTION_NAME, RUN_NAME), args.overwrite)
     if args.csv and args.input:
         raise CLIError("give --csv (with --class) or --input, not both")
-    if args.folders:
-        spec = str(Path(args.folders) / args.target)
-    else:
-        spec = args.target if args.csv else args.input
+    spec = args.target if args.csv or args.folders else args.input
     if not spec:
         raise CLIError("give --csv (with --class), --folders, or --input")
     from classify.scoring import load_classifier
 
     from .data import select_samples
 
-    samples, skipped, note = select_samples(spec, args.csv, args.images, args.split_file, args.part)
+    samples, skipped, note = select_samples(spec, args.csv, args.images, args.split_file, args.part,
+                                            folders=args.folders)
     if note:
         print(note)
     classifier = load_classifier(args.model, args.classes)

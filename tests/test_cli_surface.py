@@ -76,19 +76,30 @@ def acgan_run(tmp_path_factory):
 def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str], str]]:
     a_file = tmp / "a_file.txt"
     a_file.write_text("not a folder")
+    for cls in ("NV", "MEL"):
+        (tmp / "tree" / cls).mkdir(parents=True, exist_ok=True)
     sample_csv = str(REPO / "classify" / "samples" / "isic" / "ISIC_2019_Training_GroundTruth.csv")
     out = ["--out", str(tmp / "out")]
     gan_data = ["--domain-a", "NV", "--domain-b", "MEL", "--csv", sample_csv]
     return [
         # unknown class
         ("classify.train", ["--classes", "NV", "FOO", *out], "FOO"),
-        ("classify.evaluate", ["--model", str(model), "--csv", sample_csv, "--classes", "NV,DF", *out], "DF"),
+        ("classify.evaluate", ["--model", str(model), "--csv", sample_csv, "--classes", "NV,DF", *out],
+         "DF not in ISIC CSV"),  # listing the CSV's classes, not those left after filtering (it said "it has NV")
+        ("classify.evaluate", ["--model", str(model), "--csv", sample_csv, "--classes", "NV,DF", *out],
+         "(it has MEL, NV)"),
         ("nst_aug.generate", ["--csv", sample_csv, "--content-class", "NV", "--style-class", "FOO", *out], "FOO"),
         ("nst_aug.pseudo_label", ["--manifest", str(tmp / "m"), "--model", str(model)], "no manifest"),
         ("gan_aug.train", ["acgan", "--csv", sample_csv, "--classes", "NV", "FOO", *out], "FOO"),
         ("gan_aug.generate", [str(acgan), "--per-class", "2", "--classes", "NV", "BCC", *out], "BCC"),
         ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "FOO", "--alpha", "0.5", "--csv", sample_csv,
-                                      *out], "FOO"),
+                                      *out], "unknown class FOO; the CSV"),  # it said "no such file, folder ..."
+        ("gan_aug.path_rank_filter", ["--model", str(model), "--class", "FOO", "--alpha", "0.5", "--folders",
+                                      str(tmp / "tree"), *out], "unknown class FOO; "),
+        ("gan_aug.train", ["cyclegan", "--csv", sample_csv, "--domain-a", "NV", "--domain-b", "FOO", *out],
+         "unknown class FOO; the CSV"),
+        ("gan_aug.evaluate", ["--real", "FOO", "--csv", sample_csv, "--generated", "MEL", "--weights", "random"],
+         "has MEL, NV"),
         # --size 0 (and other ranges)
         ("classify.train", ["--size", "0", *out], "0 px is outside 32..2048"),
         ("nst_aug.generate", ["--size", "0", *out], "0 px is outside"),
