@@ -66,11 +66,30 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text + " (default: %(default)s)"
 
 
+#: Every console script of the toolkit starts so (setup.cfg ``[options.entry_points]``).
+CONSOLE_PREFIX = "nst-aug-"
+#: Other spellings of a flag, by its destination: the same in every CLI that has the flag.
+FLAG_ALIASES: dict[str, tuple[str, ...]] = {"jit_compile": ("--xla",)}
+
+
+def console_prog(prog: str | None) -> str | None:
+    """``python -m MODULE [SUB]`` → ``SCRIPT [SUB]`` when the process was started by one of the toolkit's console
+    scripts (``sys.argv[0]`` is ``…/nst-aug-…``), so ``usage:`` and ``--help`` name the command typed."""
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if not (prog and prog.startswith("python -m ") and script.startswith(CONSOLE_PREFIX)):
+        return prog
+    rest = prog[len("python -m "):].split(" ", 1)
+    return script + (" " + rest[1] if len(rest) > 1 else "")
+
+
 class Parser(argparse.ArgumentParser):
     """``argparse`` with the toolkit's conventions: a bad argument ends in one line ``error: …`` and exit status 2
-    (not a usage block), defaults shown once in ``--help``, docstring markup removed, and ``--debug``."""
+    (not a usage block), defaults shown once in ``--help``, docstring markup removed, ``--debug``, and the
+    console script's own name in ``usage:`` when started by one (:func:`console_prog`)."""
 
     def __init__(self, *args, **kwargs):
+        if "prog" in kwargs:
+            kwargs["prog"] = console_prog(kwargs["prog"])
         kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs["description"] = plain(kwargs.get("description"))
         kwargs["epilog"] = plain(kwargs.get("epilog"))

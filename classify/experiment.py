@@ -216,12 +216,39 @@ def finished_run(out: str | os.PathLike, key: str, need_model: bool = False) -> 
     return result
 
 
-def _prepare_folder(out: Path, key: str, overwrite: bool) -> None:
-    """Refuse a folder that holds another run, unless ``overwrite`` (which removes :data:`RUN_FILES` only)."""
+def run_differences(old: Mapping[str, Any], spec: TrainSpec, classes: Sequence[str], split: Split) -> list[str]:
+    """What makes the run recorded in ``old`` (its ``run.json``) another run than ``spec`` on ``split`` with
+    ``classes``: one phrase per difference (``--lr 0.001 there, 0.01 here``), the settings first, then the
+    classes, then the split's part sizes; when all of them agree, the images themselves differ."""
+    if "spec" not in old:
+        return ["other data, split or settings"]
+    now = json.loads(json.dumps(spec.to_dict(), default=str))
+    was = old["spec"]
+    diffs = [f"--{k.replace('_', '-')} {was.get(k)!r} there, {now[k]!r} here"
+             for k in now if k != "distribute" and was.get(k) != now[k]]
+    if list(old.get("classes") or []) != list(classes):
+        diffs.append(f"classes {','.join(old.get('classes') or [])} there, {','.join(classes)} here")
+    sizes = {name: len(items) for name, items in split.parts().items()}
+    old_sizes = dict(old.get("split_sizes") or {})
+    if was.get("static_copies") or spec.static_copies:  # the recorded training part includes the static copies
+        sizes.pop("train"), old_sizes.pop("train", None)
+    changed = [f"{name} {old_sizes.get(name)} there, {n} here" for name, n in sizes.items()
+               if old_sizes.get(name) != n]
+    if changed:
+        diffs.append("split sizes: " + ", ".join(changed))
+    return diffs or ["the same settings, classes and split sizes, but other images (another split or data)"]
+
+
+def _prepare_folder(out: Path, key: str, overwrite: bool, spec: TrainSpec | None = None,
+                    classes: Sequence[str] = (), split: Split | None = None) -> None:
+    """Refuse a folder that holds another run, naming what differs (:func:`run_differences`), unless
+    ``overwrite`` (which removes only what the run wrote: :func:`remove_run`)."""
     old = read_json(out / "run.json") or read_json(out / RESULT_NAME)
     if old is not None and old.get("fingerprint") != key and not overwrite:
-        raise ExistingRunError(f"{out} holds another run (other data, split or settings); use another output "
-                               "folder or --overwrite")
+        what = run_differences(old, spec, classes, split) if spec is not None and split is not None else \
+            ["other data, split or settings"]
+        raise ExistingRunError(f"{out} holds another run ({'; '.join(what)}): use another output folder or "
+                               "--overwrite")
     if overwrite or old is not None:
         remove_run(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -269,7 +296,7 @@ def train_and_evaluate(spec: TrainSpec, split: Split, classes: Sequence[str], ou
     if not [s for s in split.train if s.label in classes]:
         raise ValueError("the training set is empty" + (f" ({len(split.dropped)} synthetic images dropped: "
                                                         f"{split.reasons[0]})" if split.dropped else ""))
-    _prepare_folder(out, key, overwrite or restart)
+    _prepare_folder(out, key, overwrite or restart, spec, classes, split)
     t0 = time.time()
     train = list(split.train)
     if spec.static_copies:

@@ -145,15 +145,15 @@ NONNEGATIVE_FIELDS = ("seed", "epoch_count", "n_epochs", "n_epochs_decay", "pool
 def add_arguments(parser, cls: type) -> None:
     """Add ``--name`` for every field of ``cls`` (booleans get ``--name/--no-name``): image sides checked against
     the toolkit's range, counts ≥ 1 (≥ 0 where 0 means something), enumerated values with ``choices``."""
-    from classify.cli import nonnegative_int, positive_int, size_arg
+    from classify.cli import FLAG_ALIASES, nonnegative_int, positive_int, size_arg
 
     for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
         text = f"{f.metadata['help']} (default {f.default!r}; {f.metadata['source']})"
         kind = f.type if isinstance(f.type, str) else f.type.__name__
-        if kind == "bool":
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,
-                                help=text)
+        if kind == "bool":  # --name/--no-name, and the same for each alias (--xla/--no-xla)
+            parser.add_argument(flag, *FLAG_ALIASES.get(f.name, ()), dest=f.name,
+                                action=argparse.BooleanOptionalAction, default=f.default, help=text)
             continue
         typ = {"int": positive_int, "float": float, "str": str}[kind]
         if f.name in SIZE_FIELDS:

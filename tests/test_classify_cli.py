@@ -60,3 +60,22 @@ def test_evaluate_bad_input_errors(tmp_path, capsys):
     (tmp_path / "m.keras").write_bytes(b"")
     assert run_main(evaluate.main, ["--model", str(tmp_path / "m.keras")]) == 2
     assert "no data given and no split file" in capsys.readouterr().err
+
+
+def test_an_occupied_folder_is_refused_naming_what_differs(tmp_path, capsys):
+    """Another run in --out is refused with what differs (as gan_aug.train does; it said "other data, split or
+    settings"), before any training; the same command finds the run done; --overwrite trains afresh."""
+    from classify import train
+
+    out = tmp_path / "run"
+    argv = ["--size", "32", "--epochs", "1", "--batch-size", "4", "--out", str(out), "--quiet"]
+    assert train.main(argv) == 0
+    capsys.readouterr()
+    assert train.main(argv + ["--lr", "0.01", "--size", "48"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds another run (" in err
+    assert "--size 32 there, 48 here" in err and "--lr None there, 0.01 here" in err
+    assert train.main(argv + ["--classes", "NV", "MEL"]) == 2  # NV first: another class order
+    assert "classes MEL,NV there, NV,MEL here" in capsys.readouterr().err
+    assert train.main(argv) == 0 and "nothing to do" in capsys.readouterr().out
+    assert train.main(argv + ["--overwrite"]) == 0 and "nothing to do" not in capsys.readouterr().out

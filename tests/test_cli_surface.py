@@ -454,3 +454,26 @@ def test_reproduce_checks_inputs_first_records_versions_and_overwrites_only_its_
     assert not (out / "stage" / "a" / "result1.json").exists() and (out / "stage" / "a" / "result2.json").exists()
     assert set(json.loads((out / "written.json").read_text())) == {"profile.json", "run.json",
                                                                    "stage/a/result2.json"}
+
+
+def test_xla_alias_and_console_script_names(tmp_path):
+    """--xla / --no-xla wherever --jit-compile is (gan_aug.train too; only nst_aug.generate had it); a console
+    script names itself in usage and errors (it printed 'python -m …'); the reproduce drivers take --quiet and
+    --overwrite."""
+    from gan_aug.train import build_parser as gan_parser
+    from nst_aug.generate import build_parser as nst_parser
+    from nst_aug.reproduce.__main__ import build_parser as repro_parser
+
+    argv = ["cyclegan", "--domain-a", "A", "--domain-b", "B", "--out", "x"]
+    assert gan_parser().parse_args(argv + ["--xla"]).jit_compile is True
+    assert gan_parser().parse_args(argv + ["--no-xla"]).jit_compile is False
+    assert nst_parser().parse_args(["--xla"]).jit_compile is True
+    args = repro_parser().parse_args(["gauld", "--quiet", "--overwrite"])
+    assert args.quiet and args.overwrite
+    script = Path(sys.executable).parent / "nst-aug-gan-train"
+    if not script.is_file():
+        pytest.skip("console scripts not installed in this environment")
+    done = subprocess.run([str(script), "cyclegan", "--size", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "(see nst-aug-gan-train cyclegan --help)" in done.stderr
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("usage: nst-aug-gan-train ")
