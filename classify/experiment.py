@@ -352,11 +352,17 @@ def _finish(out: Path, spec: TrainSpec, classes, positive, run, model, predictio
                      np.asarray(y).tolist(), np.round(probs, 6).tolist(), paths, skipped)
 
 
-def _usable(samples: Sequence[Sample], what: str):
+def _bars(verbose: int | str) -> bool:
+    """Progress bars for the steps around ``fit`` (image checks, scoring, features) when Keras shows its own:
+    ``verbose`` ``"auto"`` or 1 (``classify.train`` passes 2 for ``--quiet``, the drivers 0 unless asked)."""
+    return verbose in ("auto", 1)
+
+
+def _usable(samples: Sequence[Sample], what: str, progress: bool = False):
     """Scan headers; print (and return) the one-line reasons of files that cannot be used."""
     from .pipeline import scan_samples
 
-    kept, flags, bad = scan_samples(samples)
+    kept, flags, bad = scan_samples(samples, progress=progress, desc=f"checking {what} images")
     for reason in bad:
         print(f"skipped ({what}): {reason}", file=sys.stderr)
     return kept, flags, bad
@@ -383,7 +389,7 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     size = spec.image_size
 
     def dataset(samples, training: bool, what: str):
-        kept, flags, bad = _usable(samples, what)
+        kept, flags, bad = _usable(samples, what, _bars(verbose))
         if not kept:
             return None, [], bad
         ds = make_dataset(kept, classes, size, spec.batch_size, spec.resize_method, spec.fit, shuffle=training,
@@ -413,7 +419,8 @@ def _train_fit(spec: TrainSpec, split: Split, classes, out: Path, positive: int,
     prediction = None
     if eval_samples:
         info = ClassifierInfo(tuple(classes), size, spec.resize_method, spec.fit, spec.arch, model.weights_source)
-        prediction = predict(Classifier(model, info), eval_samples, spec.batch_size, progress=False)
+        prediction = predict(Classifier(model, info), eval_samples, spec.batch_size, progress=_bars(verbose),
+                             desc=f"scoring {part}")
     counts = {c: sum(s.label == c for s in train_kept) for c in classes}
     result = _finish(out, spec, classes, positive, run, model, prediction, part, history, len(train_kept),
                      len(split.val), counts, len(history.get("loss", [])), save_model, skipped)
@@ -500,14 +507,23 @@ def _train_logistic(spec: TrainSpec, split: Split, classes, out: Path, positive:
     store = FeatureCache(feature_cache, f"{spec.arch}-{spec.image_size}-{spec.resize_method}-{spec.fit}-{tag}")
 
     def compute(samples: Sequence[Sample]) -> np.ndarray:
-        ds = make_dataset(samples, classes, spec.image_size, 16, spec.resize_method, spec.fit, cache=False,
+        from tqdm.auto import tqdm
+
+        batch = 16
+        ds = make_dataset(samples, classes, spec.image_size, batch, spec.resize_method, spec.fit, cache=False,
                           labels=np.zeros(len(samples), np.int32))
         print(f"features: {len(samples)} images through the frozen backbone at {spec.image_size} px")
-        return np.concatenate([np.asarray(features.predict_on_batch(x)) for x, _ in ds])
+        with tqdm(total=len(samples), desc="features", unit="img", disable=not _bars(verbose), leave=False,
+                  dynamic_ncols=True) as bar:
+            out = []
+            for x, _ in ds:
+                out.append(np.asarray(features.predict_on_batch(x)))
+                bar.update(len(out[-1]))
+        return np.concatenate(out)
 
-    train_kept, _, skipped = _usable(split.train, "train")
+    train_kept, _, skipped = _usable(split.train, "train", _bars(verbose))
     part, eval_samples = _eval_samples(split)
-    eval_kept, _, bad = _usable(eval_samples, part or "eval")
+    eval_kept, _, bad = _usable(eval_samples, part or "eval", _bars(verbose))
     skipped += bad
     xtr = store.get(train_kept, compute)
     ytr = encode_labels(train_kept, classes)

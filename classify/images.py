@@ -203,11 +203,16 @@ def probe(path: str | os.PathLike, min_side: int = MIN_SIDE) -> ImageInfo:
 T = TypeVar("T")
 
 
-def usable(items: Iterable[T], min_side: int = MIN_SIDE) -> tuple[list[T], list[str]]:
+def usable(items: Iterable[T], min_side: int = MIN_SIDE, progress: bool = False,
+           desc: str = "checking images") -> tuple[list[T], list[str]]:
     """``(the items whose .path passes probe, one-line reasons for the others)``: run before splitting or
-    counting, so every number reported afterwards counts images that are used."""
+    counting, so every number reported afterwards counts images that are used. ``progress`` shows a bar."""
+    from tqdm.auto import tqdm
+
+    items = list(items)
     kept, reasons = [], []
-    for item in items:
+    for item in tqdm(items, desc=desc, unit="img", disable=not progress or not items, leave=False,
+                     dynamic_ncols=True):
         try:
             probe(item.path, min_side)
         except ImageError as err:

@@ -37,18 +37,23 @@ def _tf_safe(info: ImageInfo) -> bool:
             and info.orientation in (0, 1) and info.complete and info.pixels <= MAX_DECODE_PIXELS)
 
 
-def scan_samples(samples: Sequence[Sample], decoder: str = "auto", min_side: int = MIN_SIDE
+def scan_samples(samples: Sequence[Sample], decoder: str = "auto", min_side: int = MIN_SIDE,
+                 progress: bool = False, desc: str = "checking images"
                  ) -> tuple[list[Sample], list[bool], list[str]]:
     """Probe every file (:func:`classify.images.probe`: header and tail, no pixels):
     ``(usable samples, tf_safe flags, skipped reasons)``.
 
     ``decoder``: ``"auto"`` (tf.io where safe), ``"pil"`` (always the robust loader) or ``"tf"`` (tf.io where the
-    file allows it). Every file the policy refuses is skipped here with its one-line reason.
+    file allows it). Every file the policy refuses is skipped here with its one-line reason. ``progress`` shows a
+    bar.
     """
     if decoder not in ("auto", "pil", "tf"):
         raise ValueError(f"decoder must be 'auto', 'pil' or 'tf', got {decoder!r}")
     kept, safe, skipped = [], [], []
-    for s in samples:
+    from tqdm.auto import tqdm
+
+    for s in tqdm(samples, desc=desc, unit="img", disable=not progress or not samples, leave=False,
+                  dynamic_ncols=True):
         try:
             info = probe(s.path, min_side)
         except ImageError as err:

@@ -155,7 +155,7 @@ def predict(classifier: Classifier, samples: Sequence[Sample], batch_size: int =
     from .pipeline import make_dataset, scan_samples
 
     info = classifier.info
-    kept, flags, skipped = scan_samples(list(samples))
+    kept, flags, skipped = scan_samples(list(samples), progress=progress, desc="checking images")
     if not kept:
         return Prediction(np.zeros((0, len(info.classes))), [], info.classes, skipped)
     index = np.arange(len(kept), dtype=np.int32)

@@ -162,8 +162,9 @@ def split_from_args(args: argparse.Namespace) -> tuple[Split, list[str], str, li
     synthetic, bad = read_synthetic(args.manifest, args.label_column)
     skipped += bad
     # the decoding policy before the split: every count printed and recorded afterwards is of images used
-    real, bad = usable(real)
-    synthetic, bad_synthetic = usable(synthetic)
+    bars = not getattr(args, "quiet", False)
+    real, bad = usable(real, progress=bars, desc="checking real images")
+    synthetic, bad_synthetic = usable(synthetic, progress=bars, desc="checking synthetic images")
     skipped += bad + bad_synthetic
     classes = ordered_classes(real, args.classes)
     if len(classes) < 2:

@@ -200,8 +200,11 @@ def output_name(pair_index: int, content: str, style: str, ext: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- the inputs
 def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4, fit: str = "crop",
-           resample: str = "bilinear") -> tuple[list[Input], list[str]]:
-    """Decode every input once (in threads) and keep the usable ones; bad ones get a one-line reason."""
+           resample: str = "bilinear", progress: bool = False) -> tuple[list[Input], list[str]]:
+    """Decode every input once (in threads) and keep the usable ones; bad ones get a one-line reason.
+    ``progress`` shows a bar (``checking <what> images``)."""
+    from tqdm.auto import tqdm
+
     def check(item: Input) -> str | None:
         try:
             load_fitted(item.path, size, fit, resample)
@@ -210,7 +213,8 @@ def usable(inputs: Sequence[Input], size: int, what: str, workers: int = 4, fit:
         return None
 
     with ThreadPoolExecutor(workers) as pool:
-        reasons = list(pool.map(check, inputs))
+        reasons = list(tqdm(pool.map(check, inputs), total=len(inputs), desc=f"checking {what} images", unit="img",
+                            disable=not progress or not inputs, leave=False, dynamic_ncols=True))
     return [item for item, reason in zip(inputs, reasons) if reason is None], [r for r in reasons if r]
 
 
@@ -365,9 +369,12 @@ def run_generation(job: GenerationJob, skipped: Sequence[str] = (), progress: bo
     from tqdm.auto import tqdm
 
     config = job.config
-    contents, bad_c = usable(job.contents, config.size, "content", fit=config.fit, resample=config.resample)
-    styles, bad_s = usable(job.styles, config.size, "style", fit=config.fit, resample=config.resample)
-    pool, bad_p = usable(job.blend_pool, config.size, "blend pool", fit=config.fit, resample=config.resample)
+    contents, bad_c = usable(job.contents, config.size, "content", fit=config.fit, resample=config.resample,
+                             progress=progress)
+    styles, bad_s = usable(job.styles, config.size, "style", fit=config.fit, resample=config.resample,
+                           progress=progress)
+    pool, bad_p = usable(job.blend_pool, config.size, "blend pool", fit=config.fit, resample=config.resample,
+                         progress=progress)
     if job.blend_pool:
         job = dataclasses.replace(job, blend_pool=tuple(pool))
     skipped = list(skipped) + bad_c + bad_s + bad_p

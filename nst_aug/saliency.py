@@ -34,8 +34,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from classify.cli import (CLIError, Parser, add_output_args, check_output_dir, fraction, positive_int,
-                          refuse_to_replace, run_main, size_arg)
+from classify.cli import (CLIError, Parser, add_output_args, add_verbosity, check_output_dir, fraction,
+                          positive_int, refuse_to_replace, report_skipped, run_main, size_arg, skipped_limit)
 
 METHODS = ("gradient", "guided", "occlusion")
 def default_layer(backbone: str) -> str:
@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=positive_int, default=16, help="occlusion: patch stride in px")
     p.add_argument("--seed", type=int, default=0, help="random VGG weights only")
     add_output_args(p, required=True, what="output folder for the PNGs and maps.npz")
+    add_verbosity(p)
     return p
 
 
@@ -295,20 +296,28 @@ def _main(argv: Sequence[str]) -> int:
     refuse_to_replace(out, (MAPS,), args.overwrite)
     if args.target and not args.model:
         raise CLIError("--class needs --model")
+    from tqdm.auto import tqdm
+
     loaded, names, skipped = [], [], []
-    for path in args.images:
+    for path in tqdm(args.images, desc="loading images", unit="img", disable=args.quiet, leave=False):
         try:
             loaded.append(load_square(path, args.size))
             names.append(Path(path).stem)
         except ImageError as err:
-            print(f"skipped: {err}", file=sys.stderr)
             skipped.append(str(err))
+    report_skipped(skipped, limit=skipped_limit(args))
     if not loaded:
         raise CLIError("no usable images")
     images = np.stack(loaded).astype(np.float32)
     scorer = score_function(args.model, args.target, args.backbone, args.layer, args.weights, args.seed)
-    maps = heat_map(scorer, images, args.method, **({"patch": args.patch, "stride": args.stride}
-                                                    if args.method == "occlusion" else {}))
+    extra = {"patch": args.patch, "stride": args.stride} if args.method == "occlusion" else {}
+    chunk = 8  # each map is normalised on its own: chunks give the same maps as one batch
+    with tqdm(total=len(images), desc=f"{args.method} maps", unit="img", disable=args.quiet, leave=False) as bar:
+        parts = []
+        for start in range(0, len(images), chunk):
+            parts.append(heat_map(scorer, images[start:start + chunk], args.method, **extra))
+            bar.update(len(parts[-1]))
+    maps = np.concatenate(parts)
     masks = style_mask(maps, args.fraction)
     if args.overwrite:
         remove_own_files(out)

@@ -477,3 +477,46 @@ def test_xla_alias_and_console_script_names(tmp_path):
     assert done.returncode == 2 and "(see nst-aug-gan-train cyclegan --help)" in done.stderr
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("usage: nst-aug-gan-train ")
+
+
+def test_long_steps_show_progress_unless_quiet(tmp_path, capsys, monkeypatch):
+    """Progress bars (tqdm, on stderr) for classify.train's image check and test scoring and the vgg16_logreg
+    feature pass, nst_aug.generate's input decoding, nst_aug.saliency's maps, and the reproduce drivers' stages;
+    --quiet turns them off (they had none, or were always off)."""
+    import numpy as np
+    from PIL import Image
+
+    from classify import train
+    from nst_aug import generate, saliency
+
+    def bars(main, argv) -> str:
+        assert main(argv) == 0, capsys.readouterr().err
+        return capsys.readouterr().err
+
+    common = ["--size", "32", "--epochs", "1", "--batch-size", "4"]
+    err = bars(train.main, common + ["--out", str(tmp_path / "t1")])
+    assert "checking real images" in err and "checking train images" in err and "scoring test" in err
+    assert "checking" not in bars(train.main, common + ["--out", str(tmp_path / "t2"), "--quiet"])
+    err = bars(train.main, common + ["--arch", "vgg16_logreg", "--weights", "random", "--out", str(tmp_path / "t3")])
+    assert "features" in err and "img" in err
+    gen = ["--weights", "random", "--size", "32", "--steps", "1", "--optimizer", "adam", "--pairs", "1"]
+    assert "checking content images" in bars(generate.main, gen + ["--out", str(tmp_path / "g1")])
+    assert "checking content images" not in bars(generate.main, gen + ["--out", str(tmp_path / "g2"), "--quiet"])
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "s.png")
+    sal = [str(tmp_path / "s.png"), "--size", "32", "--weights", "random", "--backbone", "vgg16", "--layer",
+           "block1_conv1", "--method", "gradient"]
+    assert "gradient maps" in bars(saliency.main, sal + ["--out", str(tmp_path / "m1")])
+    assert "gradient maps" not in bars(saliency.main, sal + ["--out", str(tmp_path / "m2"), "--quiet"])
+
+    import gan_aug.reproduce.cho as cho
+    import nst_aug.reproduce.gauld as gauld
+    from gan_aug.reproduce.__main__ import main as gan_repro
+    from nst_aug.reproduce.__main__ import main as nst_repro
+
+    seen = []
+    monkeypatch.setattr(gauld, "run", lambda *a, progress=False, **k: seen.append(progress) or {})
+    monkeypatch.setattr(cho, "run", lambda *a, progress=False, **k: seen.append(progress) or {})
+    for main, paper in ((nst_repro, "gauld"), (gan_repro, "cho")):
+        for quiet in ([], ["--quiet"]):
+            assert main([paper, "--out", str(tmp_path / f"r-{paper}-{len(quiet)}"), *quiet]) == 0
+    assert seen == [True, False, True, False]

@@ -33,11 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(profile, out, args) -> dict:
+    """The paper's driver, with progress bars unless ``--quiet``."""
     if args.paper == "cho":
         from .cho import run
-        return run(profile, out, args.data)
+        return run(profile, out, args.data, progress=not args.quiet)
     from .thesis import run_acgan, run_prf
-    return (run_acgan if args.paper == "thesis-acgan" else run_prf)(profile, out, args.data)
+    return (run_acgan if args.paper == "thesis-acgan" else run_prf)(profile, out, args.data,
+                                                                    progress=not args.quiet)
 
 
 def _check(profile, args) -> None:

@@ -46,7 +46,9 @@ def dcgan_options(profile: ChoProfile, label: str):
                         seed=profile.seed, save_every=max(1, profile.dcgan_epochs // 10), n_samples=8)
 
 
-def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
+def run(profile: ChoProfile, out: str | os.PathLike, data=None, progress: bool = False) -> dict:
+    """Run (or resume) Cho's experiment into ``out``; ``progress`` shows the stages' progress bars (classifier
+    epochs and scoring, GAN data loading and epochs, generation)."""
     from gan_aug.data import DataSpec, load_data
     from gan_aug.generate import generate_images, keep_fooling
     from gan_aug.kinds import get_kind
@@ -63,7 +65,8 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
     log(f"data: {root}: train {len(split.train)}, test {len(split.test)}; profile {profile.name}")
     spec = train_spec(profile)
     before = train_and_evaluate(spec, Split(split.train, [], split.test), classes, out / "runs" / "before",
-                                title="before augmentation", save_model=False, overwrite=True, verbose=0)
+                                title="before augmentation", save_model=False, overwrite=True,
+                                verbose="auto" if progress else 0)
     counter.network(before)
     log(f"before: accuracy {before.metrics['accuracy']:.3f}")
     added, all_generated, fooled_rows, made, per_class_quality = [], [], [], {}, {}
@@ -71,13 +74,13 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
         opts = dcgan_options(profile, c)
         gan_data = load_data(get_kind("dcgan"), opts, DataSpec(input=str(Path(root) / c),
                                                                split_file=str(out / "split.csv"),
-                                                               parts=("train",)), progress=False,
+                                                               parts=("train",)), progress=progress,
                              cache=out / "gans" / "data")
-        _, cached = train_or_resume("dcgan", opts, out / "gans" / c, gan_data)
+        _, cached = train_or_resume("dcgan", opts, out / "gans" / c, gan_data, verbose=1 if progress else 2)
         counter.gan(cached)
         log(f"{'cached' if cached else 'trained'} DCGAN {c} ({len(gan_data['images'])} training images)")
         summary = generate_images(out / "gans" / c, out / "generated" / c, per_class=profile.generate,
-                                  progress=False)
+                                  progress=progress)
         counter.generation(summary)
         images = generated(out / "generated" / c)
         all_generated += images
@@ -89,16 +92,17 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None) -> dict:
         made[c] = {"generated": len(images), "kept": len(kept), "mean_d": float(sum(scores) / max(1, len(scores)))}
         added += kept
         log(f"{c}: {len(kept)} of {len(images)} generated images fool the discriminator (D > {profile.threshold})")
-        per_class_quality[c] = gan_quality(profile, [s for s in split.train if s.label == c], images)
+        per_class_quality[c] = gan_quality(profile, [s for s in split.train if s.label == c], images,
+                                           progress=progress)
     write_csv(out / "generated" / "fooled.csv", ["path", "label", "d_real", "kept"], fooled_rows)
     after_split = Split(split.train + added, [], split.test)
     check_no_leakage(after_split)
     after = train_and_evaluate(spec, after_split, classes, out / "runs" / "after", title="after augmentation",
-                               save_model=False, overwrite=True, verbose=0)
+                               save_model=False, overwrite=True, verbose="auto" if progress else 0)
     counter.network(after)
     log(f"after: accuracy {after.metrics['accuracy']:.3f} (+{len(added)} generated images)")
     quality = {"per_class": per_class_quality,
-               "overall": gan_quality(profile, split.train, all_generated, split.test)}
+               "overall": gan_quality(profile, split.train, all_generated, split.test, progress=progress)}
     write_json(out / "quality.json", quality)
     files = write_table(out, profile, classes, before, after, made, quality)
     plot_generated(out / "cho_generated.png", out / "generated" / "fooled.csv", classes, profile.name)

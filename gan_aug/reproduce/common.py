@@ -92,10 +92,11 @@ def generated(folder: str | os.PathLike) -> list[Sample]:
     return samples
 
 
-def gan_quality(profile, real: Sequence[Sample], fake: Sequence[Sample], test: Sequence[Sample] = ()) -> dict:
+def gan_quality(profile, real: Sequence[Sample], fake: Sequence[Sample], test: Sequence[Sample] = (),
+                progress: bool = False) -> dict:
     """:func:`gan_aug.quality.evaluate_quality` of ``fake`` against the real training images ``real``
     (GAN-train on ``test``), as a dict of the report's fields (``fd``, ``kid_mean``, …, ``names``: what to
-    call them, e.g. "FD-VGG16")."""
+    call them, e.g. "FD-VGG16"); ``progress`` shows the feature passes' bars."""
     import dataclasses
 
     from gan_aug.quality import evaluate_quality
@@ -103,7 +104,8 @@ def gan_quality(profile, real: Sequence[Sample], fake: Sequence[Sample], test: S
     report = evaluate_quality([s.path for s in real], [s.label for s in real], [s.path for s in fake],
                               [s.label for s in fake], [s.path for s in test] or None,
                               [s.label for s in test] or None, backbone=profile.quality_backbone,
-                              weights=profile.quality_weights, size=profile.quality_size, seed=profile.seed)
+                              weights=profile.quality_weights, size=profile.quality_size, seed=profile.seed,
+                              progress=progress)
     return dataclasses.asdict(report)
 
 

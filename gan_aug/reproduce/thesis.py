@@ -83,8 +83,8 @@ def paper_table_6_2(model: str) -> tuple[dict[str, tuple[float, float]], float] 
 class Prepared:
     """What both experiments start from: data, the split, the GAN data source and the ISIC-0 classifier."""
 
-    def __init__(self, profile: ThesisProfile, out: Path, data, counter: Counter):
-        self.profile, self.out, self.counter = profile, out, counter
+    def __init__(self, profile: ThesisProfile, out: Path, data, counter: Counter, progress: bool = False):
+        self.profile, self.out, self.counter, self.progress = profile, out, counter, progress
         real, groups, self.description, self.source = isic_data(data, profile, out)
         self.classes = [c for c in profile.classes if any(s.label == c for s in real)]
         self.split = stratified_split(real, profile.fractions, seed=profile.seed,
@@ -102,7 +102,7 @@ class Prepared:
         split = Split(self.split.train + list(synthetic), self.split.val, self.split.test)
         check_no_leakage(split)
         res = train_and_evaluate(self.spec, split, self.classes, self.out / "runs" / name, title=name,
-                                 save_model=save_model, overwrite=True, verbose=0)
+                                 save_model=save_model, overwrite=True, verbose="auto" if self.progress else 0)
         self.counter.network(res)
         log(f"{'cached' if res.cached else 'trained'} {name}: accuracy {res.metrics['accuracy']:.3f} "
             f"(+{len(synthetic)} generated)")
@@ -118,8 +118,8 @@ class Prepared:
         from gan_aug.kinds import get_kind
         from gan_aug.training import train_or_resume
 
-        gan_data = load_data(get_kind(kind), opts, spec, progress=False, cache=self.out / "gans" / "data")
-        _, cached = train_or_resume(kind, opts, self.out / "gans" / name, gan_data)
+        gan_data = load_data(get_kind(kind), opts, spec, progress=self.progress, cache=self.out / "gans" / "data")
+        _, cached = train_or_resume(kind, opts, self.out / "gans" / name, gan_data, verbose=1 if self.progress else 2)
         self.counter.gan(cached)
         sizes = ", ".join(f"{k} {len(gan_data[k])}" for k in get_kind(kind).data_sets)
         log(f"{'cached' if cached else 'trained'} {kind} {name} ({sizes} training images)")
@@ -147,14 +147,15 @@ def nested_sets(pools: dict[str, list[Sample]], counts: Sequence[int]) -> dict[i
     return {n: [s for pool in pools.values() for s in pool[:n]] for n in counts}
 
 
-def run_acgan(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict:
+def run_acgan(profile: ThesisProfile, out: str | os.PathLike, data=None, progress: bool = False) -> dict:
+    """Run (or resume) the thesis's §6 experiment into ``out``; ``progress``: the stages' progress bars."""
     from gan_aug.generate import generate_images
     from gan_aug.options import ACGANOptions
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     counter = Counter()
-    prep = Prepared(profile, out, data, counter)
+    prep = Prepared(profile, out, data, counter, progress)
     classes = prep.classes
     opts = ACGANOptions(size=profile.acgan_size, epochs=profile.acgan_epochs, gen_filters=profile.acgan_filters,
                         disc_filters=profile.acgan_filters, batch_size=profile.acgan_batch, seed=profile.seed,
@@ -164,13 +165,13 @@ def run_acgan(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict
     for c in classes:
         folder = out / "generated" / "acgan" / c
         counter.generation(generate_images(acgan, folder, per_class=profile.acgan_pool, classes=[c],
-                                           progress=False))
+                                           progress=progress))
         pools["acgan"][c] = sorted(generated(folder), key=lambda s: s.path)
         run = prep.train_gan("cyclegan", cyclegan_options(profile, profile.seed), f"cyclegan_{c}",
                              prep.data_spec(domain_a=str(folder), domain_b=c))
         refined = out / "generated" / "cyclegan" / c
         counter.generation(generate_images(run, refined, samples=pools["acgan"][c], direction="a2b", label=c,
-                                           progress=False))
+                                           progress=progress))
         by_source = {s.source: s for s in generated(refined)}
         pools["cyclegan"][c] = [by_source[str(Path(s.path).resolve())] for s in pools["acgan"][c]
                                 if str(Path(s.path).resolve()) in by_source]
@@ -179,7 +180,7 @@ def run_acgan(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict
         for src in ("acgan", "cyclegan"):
             results[f"{src}-{n}"] = prep.classifier(f"{src}-{n}", nested_sets(pools[src], [n])[n])
     quality = {src: gan_quality(profile, prep.split.train, [s for p in pools[src].values() for s in p],
-                                prep.split.test) for src in ("acgan", "cyclegan")}
+                                prep.split.test, progress=progress) for src in ("acgan", "cyclegan")}
     write_json(out / "quality.json", quality)
     pool_sizes = {c: len(p) for c, p in pools["acgan"].items()}
     files = write_table_6_2(out, profile, classes, results, quality, pool_sizes)
@@ -294,7 +295,8 @@ def prf_sets(translated: Sequence[Sample], order: Sequence[str], counts: Sequenc
     return {n: ordered[:n] for n in counts}
 
 
-def run_prf(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict:
+def run_prf(profile: ThesisProfile, out: str | os.PathLike, data=None, progress: bool = False) -> dict:
+    """Run (or resume) the thesis's §7 experiment into ``out``; ``progress``: the stages' progress bars."""
     from classify.scoring import load_classifier
     from gan_aug.generate import generate_images
     from gan_aug.path_rank_filter import path_rank_filter, write_selection
@@ -302,7 +304,7 @@ def run_prf(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict:
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     counter = Counter()
-    prep = Prepared(profile, out, data, counter)
+    prep = Prepared(profile, out, data, counter, progress)
     for needed in ("NV", "MEL"):
         if needed not in prep.classes:
             raise ValueError(f"thesis-prf needs NV and MEL images; the data has {prep.classes}")
@@ -312,7 +314,7 @@ def run_prf(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict:
     results, quality, selections = {"ISIC-0": prep.baseline}, {}, {}
     for alpha in profile.alphas:
         tag = f"alpha_{alpha:g}"
-        kept, ranked, _ = path_rank_filter(classifier, mel, "MEL", alpha, progress=False)
+        kept, ranked, _ = path_rank_filter(classifier, mel, "MEL", alpha, progress=progress)
         selection = write_selection(out / "prf" / tag, kept, alpha)
         selections[alpha] = {"kept": len(kept), "correct": sum(r.correct for r in ranked), "ranked": len(ranked)}
         log(f"PRF α={alpha:g}: {len(kept)} of {len(ranked)} MEL training images "
@@ -324,14 +326,15 @@ def run_prf(profile: ThesisProfile, out: str | os.PathLike, data=None) -> dict:
         run = prep.train_gan("cyclegan", cyclegan_options(profile, profile.seed), f"cyclegan_{tag}",
                              prep.data_spec(domain_a="NV", domain_b=str(selection)))
         folder = out / "generated" / tag
-        counter.generation(generate_images(run, folder, samples=nv, direction="a2b", label="MEL", progress=False))
+        counter.generation(generate_images(run, folder, samples=nv, direction="a2b", label="MEL",
+                                                   progress=progress))
         translated = generated(folder)
         for n, extra in prf_sets(translated, order, profile.added_mel).items():
             results[(alpha, n)] = prep.classifier(f"prf-{tag}-{n}", extra)
         # distances against the real MEL training images; GAN-test (does the ISIC-0-like probe call them MEL?)
         # with the probe trained on every class (GAN-train needs two generated classes: not measurable here)
-        probe = gan_quality(profile, prep.split.train, translated, prep.split.test)
-        quality[tag] = {**gan_quality(profile, mel, translated),
+        probe = gan_quality(profile, prep.split.train, translated, prep.split.test, progress=progress)
+        quality[tag] = {**gan_quality(profile, mel, translated, progress=progress),
                         **{k: probe[k] for k in ("gan_test", "real_baseline")}, "gan_train": None}
     write_json(out / "quality.json", quality)
     write_json(out / "prf.json", {f"{a:g}": v for a, v in selections.items()})

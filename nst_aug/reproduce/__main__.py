@@ -34,14 +34,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(profile, out, args) -> dict:
+    """The paper's driver; progress bars unless ``--quiet`` (mikolajczyk's stages keep theirs off)."""
     if args.paper == "mikolajczyk":
         from .mikolajczyk import run
         return run(profile, out, args.data)
     if args.paper == "shinde":
         from .shinde import run
-        return run(profile, out, args.data, args.style)
+        return run(profile, out, args.data, args.style, progress=not args.quiet)
     from .gauld import run
-    return run(profile, out, args.data, args.style)
+    return run(profile, out, args.data, args.style, progress=not args.quiet)
 
 
 def _check(profile, args) -> None:

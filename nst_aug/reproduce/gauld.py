@@ -87,7 +87,9 @@ def train_spec(profile: GauldProfile) -> TrainSpec:
                      l2_c=profile.l2_c, max_iter=profile.max_iter, seed=profile.seed)
 
 
-def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) -> dict:
+def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None, progress: bool = False) -> dict:
+    """Run (or resume) the reproduction into ``out`` (:func:`caltech_experiment`); ``progress`` shows the
+    stages' progress bars (generation, image checks, features, scoring)."""
     from nst_aug.fast import fast_available
 
     fast = profile.fast_style and fast_available()
@@ -104,14 +106,16 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None) ->
     def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
         return tables.write_gauld(out, profile, results, classes, n_expected)
 
-    return caltech_experiment(profile, out, data, style, arms, jobs, report)
+    return caltech_experiment(profile, out, data, style, arms, jobs, report, progress)
 
 
-def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, style, arms, jobs, report) -> dict:
+def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, style, arms, jobs, report,
+                       progress: bool = False) -> dict:
     """What the Caltech drivers (Gauld, Shinde) share: the data, per subset its split (10 per class train, the
     rest test), each arm's generation jobs (``jobs(split, subset, arm, style, out)``; ``none`` has none), the static
     copies, one classifier per arm × {without, with static copies}, and ``report(out, results, classes,
-    n_expected, first split, style)`` after every subset (a partial run has a partial table)."""
+    n_expected, first split, style)`` after every subset (a partial run has a partial table). ``progress``: progress
+    bars for generation and the classifiers' image checks, features and scoring."""
     from nst_aug.job import run_generation
 
     out = Path(out).resolve()
@@ -137,7 +141,7 @@ def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, styl
                 continue
             stylised[arm] = []
             for job in jobs(split, s, arm, style_path, out):
-                counter.generation(run_generation(job, progress=False))
+                counter.generation(run_generation(job, progress=progress))
                 stylised[arm] += read_manifest(job.out)[0]
         static = []
         if profile.static_copies:
@@ -151,7 +155,8 @@ def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, styl
                 tag = f"{arm}-{'static' if with_static else 'nostatic'}"
                 res = train_and_evaluate(spec, Split(train, [], split.test), classes,
                                          out / "runs" / f"subset{s}" / tag, title=f"subset {s} {tag}",
-                                         save_model=False, overwrite=True, feature_cache=out / "features", verbose=0)
+                                         save_model=False, overwrite=True, feature_cache=out / "features",
+                                         verbose="auto" if progress else 0)
                 counter.network(res)
                 log(f"{'cached' if res.cached else 'done'} subset {s} {tag}: accuracy {res.metrics['accuracy']:.3f}")
                 results[(s, arm, with_static)] = res

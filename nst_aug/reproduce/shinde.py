@@ -76,8 +76,9 @@ def generation_jobs(profile: ShindeProfile, split: Split, subset: int, method: s
     return jobs
 
 
-def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None) -> dict:
-    """Run (or resume) the experiment into ``out`` (:func:`nst_aug.reproduce.gauld.caltech_experiment`)."""
+def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None, progress: bool = False) -> dict:
+    """Run (or resume) the experiment into ``out`` (:func:`nst_aug.reproduce.gauld.caltech_experiment`;
+    ``progress``: the stages' progress bars)."""
     arms = [m for m in SHINDE_METHODS if m in profile.methods]
 
     def jobs(split: Split, subset: int, arm: str, style_path: Path, out: Path) -> list:
@@ -95,7 +96,7 @@ def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None) -
             every="every arm", figures=[examples])
         return {**files, "examples": examples}
 
-    return caltech_experiment(profile, out, data, style, arms, jobs, report)
+    return caltech_experiment(profile, out, data, style, arms, jobs, report, progress)
 
 
 def plot_examples(path: Path, profile: ShindeProfile, split: Split, style: Path, out: Path) -> Path:
