@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from .files import write_text
+from .files import write_csv, write_text
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -46,6 +46,20 @@ def report_header(title: str, profile: str, departures: Sequence[str], extra: Se
     return lines + list(extra) + [""]
 
 
+def write_table_csv(path: str | os.PathLike, columns: Sequence[str],
+                    rows: Iterable[Mapping[str, Any] | Sequence[Any]], profile: str) -> Path:
+    """A result table as CSV (:func:`classify.files.write_csv`). A smoke run's gets one more column, ``note``,
+    holding :data:`SMOKE_NOTE` in every row, so the file says what it is wherever it is copied (a comment line
+    would break every CSV reader; an extra column is ignored by those that read by name)."""
+    if profile != "smoke":
+        return write_csv(path, columns, rows)
+
+    def noted(row):
+        return {**row, "note": SMOKE_NOTE} if isinstance(row, Mapping) else [*row, SMOKE_NOTE]
+
+    return write_csv(path, [*columns, "note"], (noted(r) for r in rows))
+
+
 def write_markdown(path: str | os.PathLike, lines: Sequence[str]) -> Path:
     """Write markdown ``lines`` atomically."""
     return write_text(path, "\n".join(lines))
@@ -60,6 +74,41 @@ def mark_smoke(fig, profile: str) -> None:
     fig.text(0.5, 0.985, "SMOKE RUN: random weights, tiny settings; these numbers mean nothing", ha="center",
              va="top", color="white", fontsize=9, weight="bold",
              bbox=dict(boxstyle="square,pad=0.3", facecolor="#c0392b", edgecolor="none"))
+
+
+#: The PNG text key that says a picture already carries the smoke band (:func:`stamp_smoke_png`).
+SMOKE_PNG_KEY = "nst-aug-smoke"
+
+
+def stamp_smoke_png(path: str | os.PathLike, profile: str) -> Path:
+    """Stamp a PNG a tool already wrote (a classifier's confusion matrix, a GAN's sample grid) with the red
+    smoke band of :func:`mark_smoke`, in place, when ``profile`` is ``smoke`` — so a picture of a smoke run says
+    what it is wherever it is copied. Idempotent (the PNG records that it is stamped); other profiles leave the
+    file as it is. Returns ``path``."""
+    from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+
+    from .files import atomic_path
+
+    path = Path(path)
+    if profile != "smoke":
+        return path
+    with Image.open(path) as img:
+        if img.info.get(SMOKE_PNG_KEY):
+            return path
+        picture = img.convert("RGB")
+    text = "SMOKE RUN: random weights, tiny settings; these numbers mean nothing"
+    font = ImageFont.load_default()
+    band = 16
+    canvas = Image.new("RGB", (picture.width, picture.height + band), "#c0392b")
+    canvas.paste(picture, (0, band))
+    draw = ImageDraw.Draw(canvas)
+    width = draw.textlength(text, font=font)
+    draw.text((max(2, (picture.width - width) / 2), 3), text, fill="white", font=font)
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text(SMOKE_PNG_KEY, "1")
+    with atomic_path(path, suffix=".png") as tmp:
+        canvas.save(tmp, format="PNG", pnginfo=meta)
+    return path
 
 
 #: Below these a table says its numbers cannot answer the question (:func:`too_small`).

@@ -351,6 +351,54 @@ def test_pictures_say_what_they_show():
     plt.close(fig)
 
 
+def test_smoke_csv_tables_and_notebook_pictures_say_smoke(tmp_path):
+    """A smoke run's CSV tables carry a 'note' column with the smoke note on every row (cho_table.csv had no
+    mark), read back by name as before; other profiles' CSVs are unchanged. A smoke picture a tool wrote is
+    stamped in place, once; the GAN notebook shows every picture and the classifier report through the stamp."""
+    import csv as csv_module
+    from types import SimpleNamespace
+
+    import numpy as np
+    from PIL import Image
+
+    from classify.tables import SMOKE_NOTE, stamp_smoke_png, write_table_csv
+    from gan_aug.reproduce.cho import write_table
+    from gan_aug.reproduce.profiles import get_profile
+
+    def rows_of(path):
+        with open(path, newline="") as f:
+            return list(csv_module.DictReader(f))
+
+    write_table_csv(tmp_path / "s.csv", ["a", "b"], [[1, 2], {"a": 3, "b": 4}], "smoke")
+    write_table_csv(tmp_path / "p.csv", ["a", "b"], [[1, 2]], "paper")
+    assert [(r["a"], r["b"], r["note"]) for r in rows_of(tmp_path / "s.csv")] == [("1", "2", SMOKE_NOTE),
+                                                                                ("3", "4", SMOKE_NOTE)]
+    assert list(rows_of(tmp_path / "p.csv")[0]) == ["a", "b"]
+    classes = ["butterfly", "scorpion"]
+    result = SimpleNamespace(metrics={"accuracy": 0.5, "per_class": {c: {"recall": 0.5} for c in classes}}, n_test=4)
+    quality = {"per_class": {c: {"fd": 1.0, "kid_mean": 0.1, "precision": 0.5, "recall": 0.5} for c in classes},
+               "overall": {"names": {}, "features": "random"}}
+    made = {c: {"kept": 1, "generated": 2, "mean_d": 0.6} for c in classes}
+    files = write_table(tmp_path, get_profile("cho", "smoke"), classes, result, result, made, quality)
+    table = rows_of(files["csv"])
+    assert table and all(r["note"] == SMOKE_NOTE for r in table) and table[0]["row"] == "Network"
+
+    png = tmp_path / "confusion_matrix.png"
+    Image.new("RGB", (120, 90), "white").save(png)
+    stamp_smoke_png(png, "paper")
+    assert Image.open(png).size == (120, 90)
+    stamp_smoke_png(png, "smoke")
+    stamped = np.asarray(Image.open(png).convert("RGB"))
+    assert stamped.shape == (106, 120, 3) and stamped[1, 1, 0] > 150 and stamped[1, 1, 1] < 100  # the red band
+    stamp_smoke_png(png, "smoke")
+    assert Image.open(png).size == (120, 106)  # once
+    notebook = json.loads((REPO / "notebooks" / "gan_augmentation.ipynb").read_text())
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    shown = [line for cell in code for line in cell.splitlines() if "display(Image(" in line]
+    assert shown and all("stamp_smoke_png(" in line for line in shown)
+    assert any("SMOKE_NOTE" in cell and "report.md" in cell for cell in code)
+
+
 def test_every_record_names_the_versions_and_the_skipped_inputs(tiny_model, tmp_path, capsys):
     """What classify.evaluate, nst_aug.pseudo_label, nst_aug.saliency, gan_aug.path_rank_filter,
     gan_aug.generate and gan_aug.evaluate write records the library versions, and the inputs they skipped with

@@ -121,7 +121,7 @@ def _accuracies(result, classes) -> list[float]:
 
 
 def write_table(out: Path, profile: ChoProfile, classes, before, after, made: dict, quality: dict) -> dict:
-    from classify.tables import markdown_table, report_header, too_small, write_markdown
+    from classify.tables import markdown_table, report_header, too_small, write_markdown, write_table_csv
 
     ours_b, ours_a = _accuracies(before, classes), _accuracies(after, classes)
     cho_b = [CHO_TABLE_I["before"]["network"], *CHO_TABLE_I["before"]["classes"]]
@@ -156,8 +156,8 @@ def write_table(out: Path, profile: ChoProfile, classes, before, after, made: di
               f"({100 / max(1, before.n_test):.1f} points) per test image, and a low GAN-test or a large FD says "
               "the added images are not like the class's real ones."]
     md = write_markdown(out / "cho_table.md", lines)
-    csv = write_csv(out / "cho_table.csv", ["row", "ours_before", "ours_after", "ours_delta", "cho_before",
-                                            "cho_after"], rows)
+    csv = write_table_csv(out / "cho_table.csv", ["row", "ours_before", "ours_after", "ours_delta", "cho_before",
+                                                  "cho_after"], rows, profile.name)
     fig = plot_accuracy(out / "cho_accuracy.png", names, ours_b, ours_a, cho_b, cho_a, profile.name)
     return {"markdown": md, "csv": csv, "figure": fig}
 

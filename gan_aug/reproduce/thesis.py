@@ -35,7 +35,7 @@ import numpy as np
 
 from classify.data import Sample
 from classify.experiment import fastai_spec, train_and_evaluate
-from classify.files import write_csv, write_json
+from classify.files import write_json
 from classify.splits import Split, check_no_leakage, stratified_split, write_split_file
 
 from .common import Counter, gan_quality, generated, isic_data, lesion_group, log
@@ -200,7 +200,7 @@ def _order(name: str) -> tuple:
 
 
 def write_table_6_2(out: Path, profile, classes, results: dict, quality: dict, pool_sizes: dict) -> dict:
-    from classify.tables import markdown_table, report_header, too_small, write_markdown
+    from classify.tables import markdown_table, report_header, too_small, write_markdown, write_table_csv
 
     names = sorted(results, key=_order)
     rows, csv_rows = [], []
@@ -235,7 +235,7 @@ def write_table_6_2(out: Path, profile, classes, results: dict, quality: dict, p
               f"{results['ISIC-0'].n_test} test images (one image = {1 / max(1, results['ISIC-0'].n_test):.3f}); "
               "neither table can separate such differences from run-to-run noise."]
     md = write_markdown(out / "table_6_2.md", lines)
-    csv = write_csv(out / "table_6_2.csv", ["model", *classes, "accuracy", "n_train"], csv_rows)
+    csv = write_table_csv(out / "table_6_2.csv", ["model", *classes, "accuracy", "n_train"], csv_rows, profile.name)
     fig = plot_added(out / "table_6_2.png", results, profile.name)
     return {"markdown": md, "csv": csv, "figure": fig}
 
@@ -353,7 +353,7 @@ def _mel(result) -> tuple[float, float, float]:
 
 
 def write_table_7_2(out: Path, profile, results: dict, quality: dict, selections: dict, n_nv: int) -> dict:
-    from classify.tables import markdown_table, report_header, too_small, write_markdown
+    from classify.tables import markdown_table, report_header, too_small, write_markdown, write_table_csv
 
     alphas = list(profile.alphas)
     counts = list(profile.added_mel)
@@ -388,8 +388,8 @@ def write_table_7_2(out: Path, profile, results: dict, quality: dict, selections
               "accuracies span 0.847–0.865 around ISIC-0's 0.856 with no trend in α or n; ours are single runs on "
               f"{results['ISIC-0'].n_test} test images, so differences of a few images are noise."]
     md = write_markdown(out / "table_7_2.md", lines)
-    csv = write_csv(out / "table_7_2.csv", ["added_mel", "actual"] + [c.replace(" ", "_") for c in columns[1:]],
-                    csv_rows)
+    csv = write_table_csv(out / "table_7_2.csv", ["added_mel", "actual"] + [c.replace(" ", "_") for c in columns[1:]],
+                          csv_rows, profile.name)
     fig = plot_prf(out / "table_7_2.png", results, alphas, counts, profile.name)
     return {"markdown": md, "csv": csv, "figure": fig}
 

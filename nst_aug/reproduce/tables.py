@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from classify.files import save_figure, write_csv
+from classify.files import save_figure
 from classify.stats import mean_std, paired_stats
 from classify.tables import fmt as _f
-from classify.tables import mark_smoke, report_header, too_small, write_markdown
+from classify.tables import mark_smoke, report_header, too_small, write_markdown, write_table_csv
 
 if TYPE_CHECKING:
     from classify.experiment import RunResult
@@ -112,11 +112,12 @@ def write_mikolajczyk(out: Path, profile, results: Mapping[tuple[str, str, int],
                   *([f"{v:.3f}" for v in vals[:5]] if k == 5 else [""] * k),
                   f"{vals[5]:.3f}", f"{np.std(vals[:5], ddof=1):.4f}"]
                  for setting in ("without", "with") for arch, vals in PAPER_TABLE_I[setting].items()]
-    csv_path = write_csv(out / "table1.csv", ["source", "setting", "architecture",
-                                              *[f"fold_{i}" for i in range(k)], "aver", "std"], csv_rows)
-    stats_path = write_csv(out / "stats.csv", ["arch", "comparison", "n", "mean_without", "mean_with", "diff", "t",
-                                               "p", "ci_low", "ci_high", "paper_without", "paper_with", "paper_diff"],
-                           stats_rows)
+    csv_path = write_table_csv(out / "table1.csv", ["source", "setting", "architecture",
+                                                    *[f"fold_{i}" for i in range(k)], "aver", "std"], csv_rows,
+                               profile.name)
+    stats_path = write_table_csv(out / "stats.csv", ["arch", "comparison", "n", "mean_without", "mean_with", "diff",
+                                                     "t", "p", "ci_low", "ci_high", "paper_without", "paper_with",
+                                                     "paper_diff"], stats_rows, profile.name)
 
     # ---- markdown
     n_done = sum(1 for r in rows for v in r["folds"] if v is not None)
@@ -317,10 +318,10 @@ def write_precision_recall(out: Path, profile, results: Mapping[tuple[int, str, 
     in ``order`` (``none`` first: the paired differences are against it)."""
     out = Path(out)
     rows = gauld_long_rows(results, classes, order)
-    csv_path = write_csv(out / f"{stem}_table.csv", ["subset", "style", "static", "class", "precision", "recall",
-                                                     "support", "accuracy", "n_train"],
-                         [{**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
-                           "accuracy": f"{r['accuracy']:.4f}"} for r in rows])
+    csv_path = write_table_csv(out / f"{stem}_table.csv", ["subset", "style", "static", "class", "precision",
+                                                           "recall", "support", "accuracy", "n_train"],
+                               [{**r, "precision": f"{r['precision']:.4f}", "recall": f"{r['recall']:.4f}",
+                                 "accuracy": f"{r['accuracy']:.4f}"} for r in rows], profile.name)
     extra = []
     if len(results) < n_expected:
         extra.append(f"- **incomplete: {len(results)} of {n_expected} networks finished**")
