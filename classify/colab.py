@@ -7,7 +7,9 @@ runtime reset, and public data fetched safely.
 - :func:`fetch`: download once with a progress bar, verify a published checksum, never keep a mismatch;
 - :func:`safe_extract`: unpack a zip or tar without letting a member escape the target folder (absolute paths,
   ``..``, links; tar's ``filter="data"`` where Python has it);
-- :func:`caltech101`: the official Caltech-101 archive (CaltechDATA record 20086, md5 published there).
+- :func:`caltech101`: the official Caltech-101 archive (CaltechDATA record 20086, md5 published there);
+- :func:`upload_isic`, :func:`isic_from_zip`: ISIC data (its archive needs a login, so nothing downloads it) from a
+  ``.zip`` uploaded in the browser, unpacked with :func:`safe_extract`.
 """
 from __future__ import annotations
 
@@ -155,3 +157,44 @@ def kandinsky(dest: str | os.PathLike = "styles") -> Path:
     path = fetch(KANDINSKY_URL, Path(dest) / "kandinsky_composition_vii.jpg")
     print(f"{path}: sha256 {_digest(path, 'sha256')}")
     return path
+
+
+#: The file that marks an ISIC 2019-style data folder (:func:`classify.data.read_isic_csv`).
+ISIC_CSV = "ISIC_2019_Training_GroundTruth.csv"
+
+
+def isic_from_zip(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Unpack ``archive`` (a zip holding ``ISIC_2019_Training_GroundTruth.csv`` and its ``images/`` or
+    ``ISIC_2019_Training_Input/`` folder, at any depth) into ``dest`` with :func:`safe_extract`, and return the
+    folder that holds the CSV (what ``DATA``/``--data`` take). ``ValueError`` when there is none (or more than
+    one)."""
+    dest = Path(dest)
+    safe_extract(archive, dest)
+    found = sorted(p.parent for p in dest.rglob(ISIC_CSV) if "__MACOSX" not in p.parts)
+    if len(found) != 1:
+        raise ValueError(f"{archive}: expected one {ISIC_CSV} inside, found {len(found)}"
+                         + (f" ({', '.join(map(str, found[:3]))})" if found else ""))
+    return found[0]
+
+
+def upload_isic(dest: str | os.PathLike = "data/isic_upload") -> Path:
+    """Colab: ask for a ``.zip`` of ISIC data in the browser (``google.colab.files.upload``; the file passes
+    through the runtime's memory, so keep it to a subset of a few hundred MB — the whole 9 GB archive belongs on
+    Drive, with ``DATA`` set to its folder), save it under ``dest`` and unpack it safely
+    (:func:`isic_from_zip`). Returns the folder holding the ISIC CSV."""
+    if not in_colab():
+        raise RuntimeError("upload_isic needs Colab's file upload; elsewhere set DATA to a folder holding "
+                           f"{ISIC_CSV}, or unpack your zip with classify.colab.isic_from_zip")
+    from google.colab import files
+
+    from .files import atomic_open
+
+    uploaded = files.upload()
+    zips = [name for name in uploaded if name.lower().endswith(".zip")]
+    if len(zips) != 1:
+        raise ValueError(f"upload one .zip of ISIC data (got {', '.join(uploaded) or 'nothing'})")
+    dest = Path(dest)
+    archive = dest / Path(zips[0]).name
+    with atomic_open(archive, "wb") as f:
+        f.write(uploaded[zips[0]])
+    return isic_from_zip(archive, dest)

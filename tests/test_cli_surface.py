@@ -568,3 +568,50 @@ def test_long_steps_show_progress_unless_quiet(tmp_path, capsys, monkeypatch):
         for quiet in ([], ["--quiet"]):
             assert main([paper, "--out", str(tmp_path / f"r-{paper}-{len(quiet)}"), *quiet]) == 0
     assert seen == [True, False, True, False]
+
+
+def test_isic_upload_cell_and_install_message(tmp_path, monkeypatch):
+    """The ISIC notebooks have an upload cell: a browser-uploaded zip (google.colab.files.upload, faked here) is
+    unpacked with safe_extract and DATA is the folder holding the ISIC CSV; a zip reaching outside its folder or
+    holding no CSV is refused. The install cell says exactly what to do and that REPO_URL has no default; PRF's
+    docstring uses the shared --csv."""
+    import types
+
+    from classify import colab
+    from gan_aug import path_rank_filter
+
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr("isic_subset/ISIC_2019_Training_GroundTruth.csv", "image,MEL,NV\nISIC_1,1.0,0.0\n")
+        z.writestr("isic_subset/images/ISIC_1.jpg", "jpg")
+    with pytest.raises(RuntimeError, match="needs Colab"):
+        colab.upload_isic(tmp_path / "up")
+    fake = types.ModuleType("google.colab")
+    fake.files = types.SimpleNamespace(upload=lambda: {"isic_subset.zip": good.getvalue()})
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", fake)
+    data = colab.upload_isic(tmp_path / "up")
+    assert data == tmp_path / "up" / "isic_subset" and (data / "images" / "ISIC_1.jpg").is_file()
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../outside/ISIC_2019_Training_GroundTruth.csv", "x")
+    with pytest.raises(ValueError, match="refusing"):
+        colab.isic_from_zip(evil, tmp_path / "e")
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("images/a.jpg", "x")
+    with pytest.raises(ValueError, match="expected one ISIC_2019_Training_GroundTruth.csv"):
+        colab.isic_from_zip(empty, tmp_path / "n")
+
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        install = cells[0]
+        assert "REPO_URL has no default" in install and "run this cell again" in install
+        assert "pip wheel --no-deps . -w dist" in install and "git clone" in install and "REPO_URL above" in install
+        isic = path.stem in ("mikolajczyk2019", "thesis_acgan", "thesis_prf", "gan_augmentation")
+        uploads = [c for c in cells if "upload_isic(" in c]
+        assert len(uploads) == (1 if isic else 0), path.name
+        if isic:
+            assert "UPLOAD_ISIC = False" in uploads[0] and "DATA = str(upload_isic(" in uploads[0]
+            assert cells.index(uploads[0]) < next(i for i, c in enumerate(cells) if "main(" in c or "train.main(" in c)
+    assert "--isic-csv" not in path_rank_filter.__doc__
