@@ -146,6 +146,34 @@ def dropout_rate(text: str) -> float:
     return value
 
 
+def _number(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number")
+    return value
+
+
+def loss_weight(text: str) -> float:
+    """A finite number ≥ 0 (a loss weight: a negative one would maximise its loss)."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 0 (a negative weight maximises its loss)")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A finite number > 0."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from classify.choices import IMAGE_FITS, PRECISIONS
 from classify.images import RESAMPLE
-from classify.cli import positive_int, size_arg
+from classify.cli import FLAG_ALIASES, loss_weight, positive_int, size_arg
 
 #: Style-loss normalisations, content reductions and layer weightings (:mod:`nst_aug.losses` has the formulas).
 STYLE_NORMALISATIONS = ("gatys", "mean", "inetwork")
@@ -184,13 +184,14 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
                                          "aspect kept"),
     "steps": dict(type=positive_int, help="optimisation steps (L-BFGS: loss evaluations)"),
     "optimizer": dict(choices=("adam", "lbfgs")),
-    "content_weight": dict(type=float, help="α"),
-    "style_weight": dict(type=float, help="β"),
-    "tv_weight": dict(type=float, help="γ, total variation"),
+    "content_weight": dict(type=loss_weight, help="α"),
+    "style_weight": dict(type=loss_weight, help="β"),
+    "tv_weight": dict(type=loss_weight, help="γ, total variation"),
     "style_scale": dict(type=float, help="rescale style images by this factor (Shinde)"),
     "init": dict(choices=("content", "noise", "style"), help="the image the optimisation starts from"),
     "precision": dict(choices=PRECISIONS, help="compute dtype"),
-    "jit_compile": dict(action="store_true", default=None, help="XLA-compile the Adam step", aliases=("--xla",)),
+    "jit_compile": dict(action="store_true", default=None, help="XLA-compile the Adam step",
+                        aliases=FLAG_ALIASES["jit_compile"]),
     "preserve_color": dict(action="store_true", default=None, help="keep the content image's colours"),
     "pyramid": dict(nargs="+", type=_pyramid, metavar="SIDE:STEPS",
                     help="coarse-to-fine levels before the full size, e.g. 112:60 (faster convergence)"),

@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from classify.cli import (CLIError, Parser, add_data_args, add_output_args, add_seed, add_split_selection,
+from classify.cli import (Parser, add_data_args, add_output_args, add_seed, add_split_selection,
                           add_verbosity, check_data_paths, check_output_dir, check_weights, fraction, nonnegative_int,
-                          positive_int, report_skipped, run_main, skipped_limit)
+                          positive_int, positive_number, report_skipped, run_main, skipped_limit)
 
 from .job import GenerationError, GenerationJob, Input, merge, run_generation
 
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fast: 0..1 mix of the content's own style embedding (0) and the style's (1)")
     g.add_argument("--preset", default="mikolajczyk2019", choices=sorted(PRESETS), help="paper settings")
     add_config_arguments(g)
-    g.add_argument("--ratio", type=float, help="content:style weight ratio (sets the content weight)")
+    g.add_argument("--ratio", type=positive_number, help="content:style weight ratio (sets the content weight)")
     g.add_argument("--batch-size", type=positive_int, help="pairs optimised together (default 2; 4 for the embedded demo)")
     g = p.add_argument_group("style features (Shinde §3.2-3.3; python -m nst_aug.saliency shows the maps)")
     g.add_argument("--style-select", choices=("guided", "gradient", "occlusion"),
@@ -191,15 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """The values argparse cannot check alone, before any work: the loss weights α, β, γ are finite and not
-    negative (a negative weight maximises its loss), ``--ratio`` positive, ``--weights`` a known word or a file."""
-    import math
-
-    for name in ("content_weight", "style_weight", "tv_weight", "ratio"):
-        value = getattr(args, name, None)
-        if value is not None and not (math.isfinite(value) and (value > 0 if name == "ratio" else value >= 0)):
-            raise CLIError(f"--{name.replace('_', '-')} {value}: must be a finite number "
-                           f"{'above 0' if name == 'ratio' else 'of at least 0'}")
+    """The values argparse cannot check alone, before any work: ``--weights`` a known word or a file (the loss
+    weights' and ``--ratio``'s ranges are their argparse types)."""
     check_weights(args.weights)
 
 

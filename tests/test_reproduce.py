@@ -146,7 +146,7 @@ def test_mikolajczyk_smoke_table(mikolajczyk_run):
     ours = [r for r in rows if r["source"] == "ours"]
     assert [(r["setting"], r["architecture"]) for r in ours] == [("without", "VGG9"), ("with", "VGG9"),
                                                                   ("with_fast", "VGG9")]   # + our fast-style arm
-    assert list(rows[0]) == ["source", "setting", "architecture", "fold_0", "fold_1", "aver", "std"]
+    assert list(rows[0]) == ["source", "setting", "architecture", "fold_0", "fold_1", "aver", "std", "note"]  # SMOKE
     for r in ours:
         for key in ("fold_0", "fold_1", "aver"):
             assert 0.0 <= float(r[key]) <= 1.0

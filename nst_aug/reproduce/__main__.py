@@ -34,10 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(profile, out, args) -> dict:
-    """The paper's driver; progress bars unless ``--quiet`` (mikolajczyk's stages keep theirs off)."""
+    """The paper's driver; progress bars unless ``--quiet``."""
     if args.paper == "mikolajczyk":
         from .mikolajczyk import run
-        return run(profile, out, args.data)
+        return run(profile, out, args.data, progress=not args.quiet)
     if args.paper == "shinde":
         from .shinde import run
         return run(profile, out, args.data, args.style, progress=not args.quiet)

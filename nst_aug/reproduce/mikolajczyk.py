@@ -125,8 +125,10 @@ def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Pa
         batch_size=profile.nst_batch, inputs={"fold": fold, "part": "train"})
 
 
-def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.PathLike | None = None) -> dict:
-    """Run (or resume) the whole reproduction into ``out``; returns the summary (also ``out/summary.json``)."""
+def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.PathLike | None = None,
+        progress: bool = False) -> dict:
+    """Run (or resume) the whole reproduction into ``out``; returns the summary (also ``out/summary.json``).
+    ``progress`` shows the stages' progress bars (generation, training epochs, pseudo-labelling)."""
     from nst_aug.job import run_generation
 
     out = Path(out).resolve()
@@ -161,7 +163,7 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
                 job = dataclasses.replace(job, method="fast", preset="ghiasi2017", out=str(out / folder / f"fold{i}"))
             log(f"{'fast style' if folder == 'nst-fast' else 'NST'} fold {i}: {len(job.contents)} NV x "
                 f"{len(job.styles)} MEL, {job.count or 'all'} pairs at {job.config.size} px -> {job.out}")
-            counter.generation(run_generation(job, progress=False))
+            counter.generation(run_generation(job, progress=progress))
         manifest = out / folder / "manifest.csv"
         merge_manifests([out / folder / f"fold{i}" / "manifest.csv" for i in range(len(folds))
                          if (out / folder / f"fold{i}" / "manifest.csv").is_file()], manifest)
@@ -186,13 +188,13 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
                 != labeller for folder in arms)
             title = f"{arch} fold {i} without"
             res = train_and_evaluate(spec, own, CLASSES, run_dir / "without", title=title, positive=POSITIVE,
-                                     save_model=need_model, overwrite=True, verbose=0)
+                                     save_model=need_model, overwrite=True, verbose="auto" if progress else 0)
             _logged(res, counter)
             if arch in profile.archs:
                 results[(arch, "without", i)] = res
             if is_labeller:
                 for folder, setting in arms.items():
-                    labels = _pseudo_label(out, folder, i, run_dir / "without", profile, res.fingerprint)
+                    labels = _pseudo_label(out, folder, i, run_dir / "without", profile, res.fingerprint, progress)
                     pseudo.setdefault(setting, {})[i] = {**labels, "labeller_auc": res.auc}
             if arch not in profile.archs:
                 continue
@@ -205,7 +207,8 @@ def run(profile: MikolajczykProfile, out: str | os.PathLike, data: str | os.Path
                 check_no_leakage(with_split)
                 name = setting.replace("_", "-")
                 res = train_and_evaluate(spec, with_split, CLASSES, run_dir / name, title=f"{arch} fold {i} {name}",
-                                         positive=POSITIVE, save_model=False, overwrite=True, verbose=0)
+                                         positive=POSITIVE, save_model=False, overwrite=True,
+                                         verbose="auto" if progress else 0)
                 _logged(res, counter)
                 results[(arch, setting, i)] = res
             files = tables.write_mikolajczyk(out, profile, results, len(folds), pseudo)
@@ -232,7 +235,7 @@ def _pseudo_stage(folder: str) -> str:
 
 
 def _pseudo_label(out: Path, folder: str, fold: int, labeller_dir: Path, profile: MikolajczykProfile,
-                  labeller: str) -> dict:
+                  labeller: str, progress: bool = False) -> dict:
     """Pseudo-label the synthetic images of ``out/folder`` that fold ``fold`` may use with the fold's labeller
     (cached under the labeller's fingerprint ``labeller``: another labeller labels again)."""
     stage = out / _pseudo_stage(folder) / f"fold{fold}"
@@ -249,7 +252,7 @@ def _pseudo_label(out: Path, folder: str, fold: int, labeller_dir: Path, profile
     try:
         summary = pseudo_label_manifest(out / folder / "manifest.csv", classifier, POSITIVE,
                                         split_file=out / "splits" / f"fold{fold}.csv", parts=("train",),
-                                        name=name, progress=False)
+                                        name=name, progress=progress)
     except ValueError as err:
         if "no rows to pseudo-label" not in str(err):
             raise
