@@ -137,10 +137,7 @@ def nonnegative_int(text: str) -> int:
 
 def dropout_rate(text: str) -> float:
     """A number in [0, 1) (a dropout rate: 1 would drop everything)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be in [0, 1)")
     return value
@@ -176,10 +173,7 @@ def positive_number(text: str) -> float:
 
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{value} must be in (0, 1]")
     return value
