@@ -7,6 +7,10 @@ For paired values ``a_f`` (with augmentation) and ``b_f`` (without) over ``k`` f
 - a percentile bootstrap CI of ``mean(d)`` (``scipy.stats.bootstrap``, ``method="percentile"``, the folds
   resampled with replacement ``n_boot`` times from ``numpy.random.default_rng(seed)``); NaN with fewer than
   :data:`MIN_PAIRS` pairs (two values resampled give three possible means: no interval worth printing).
+
+And for one network on one test set, :func:`chance_p`: the exact one-sided binomial p-value that its accuracy beats
+always answering the test set's most frequent class (``scipy.stats.binomtest``) — a table whose baseline network
+cannot be told from that has no baseline to improve on.
 """
 from __future__ import annotations
 
@@ -48,3 +52,17 @@ def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None
     """Mean and sample standard deviation (ddof 1) of the values that are not None (None where undefined)."""
     got = [float(v) for v in values if v is not None]
     return (float(np.mean(got)) if got else None, float(np.std(got, ddof=1)) if len(got) > 1 else None)
+
+
+def chance_p(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """One-sided exact binomial p-value of ``k`` correct out of ``n`` against the rate of always predicting the
+    most frequent true class, ``H1: accuracy > max_c n_c / n`` (``scipy.stats.binomtest``, ``alternative=
+    "greater"``). Example: 9 of 10 right on a 5/5 test set gives (C(10,9) + C(10,10)) / 2¹⁰ = 11/1024."""
+    from scipy import stats
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"need as many predictions as labels (got {y_pred.shape} and {y_true.shape}), at least one")
+    k, n = int((y_true == y_pred).sum()), int(y_true.size)
+    chance = np.bincount(y_true).max() / n
+    return float(stats.binomtest(k, n, chance, alternative="greater").pvalue)

@@ -43,7 +43,9 @@ def report_header(title: str, profile: str, departures: Sequence[str], extra: Se
         lines += [f"> **{SMOKE_NOTE}.**", ""]
     lines += [f"Profile **{profile}**. Where this run departs from the paper:", ""]
     lines += [f"- {d}" for d in departures] or ["- nowhere (paper settings)"]
-    return lines + list(extra) + [""]
+    for line in extra:  # each its own paragraph (consecutive '>' lines would merge into one quote)
+        lines += ["", line]
+    return lines + [""]
 
 
 def write_table_csv(path: str | os.PathLike, columns: Sequence[str],

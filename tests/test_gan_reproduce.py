@@ -47,6 +47,39 @@ def test_prf_sets_nested_and_same_sources_for_every_alpha():
         assert [s.source for s in per_alpha[0.5][n]] == [s.source for s in per_alpha[1.0][n]] == list(order[:n])
 
 
+def test_chance_p_is_the_exact_binomial_tail_against_the_majority_class():
+    from classify.stats import chance_p
+
+    # 9 of 10 right on a 5/5 test set: P(K >= 9 | n 10, p 1/2) = (C(10,9) + C(10,10)) / 2^10
+    assert chance_p([0] * 5 + [1] * 5, [0] * 5 + [1] * 4 + [0]) == pytest.approx(11 / 1024)
+    # 8 of 10 right on an 8/2 test set is exactly what always answering class 0 gets: P(K >= 8 | p 0.8)
+    p_major = chance_p([0] * 8 + [1] * 2, [0] * 10)
+    assert p_major == pytest.approx(0.8 ** 10 + 10 * 0.8 ** 9 * 0.2 + 45 * 0.8 ** 8 * 0.2 ** 2)
+    with pytest.raises(ValueError):
+        chance_p([0, 1], [0])
+
+
+def test_cho_table_says_when_it_cannot_answer():
+    """A 'before' network at chance, or no image fooling D, makes the Cho table say it shows nothing."""
+    from types import SimpleNamespace
+
+    from gan_aug.reproduce.cho import cannot_answer
+
+    y = [0] * 41 + [1] * 41
+    at_chance = SimpleNamespace(y_true=y, probs=[[0.6, 0.4]] * 41 + [[0.4, 0.6]] * 3 + [[0.6, 0.4]] * 38,
+                                n_test=82,
+                                metrics={"accuracy": (41 + 3) / 82})   # 41 + 3 right: p = 0.29
+    good = SimpleNamespace(y_true=y, probs=[[0.9, 0.1]] * 41 + [[0.1, 0.9]] * 41, n_test=82,
+                           metrics={"accuracy": 1.0})
+    kept = {"a": {"kept": 3}, "b": {"kept": 0}}
+    none = {"a": {"kept": 0}, "b": {"kept": 0}}
+    assert cannot_answer(good, kept, ["a", "b"]) == []
+    reasons = cannot_answer(at_chance, none, ["a", "b"])
+    assert len(reasons) == 2 and "no better than chance" in reasons[0] and "p = 0.29" in reasons[0]
+    assert "nothing was added" in reasons[1]
+    assert len(cannot_answer(good, none, ["a", "b"])) == 1
+
+
 def test_keep_fooling_keeps_exactly_the_images_the_discriminator_calls_real(tmp_path):
     """Train a tiny DCGAN for one epoch, then compare the filter with D(x) computed directly."""
     from PIL import Image

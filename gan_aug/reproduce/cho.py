@@ -97,10 +97,14 @@ def run(profile: ChoProfile, out: str | os.PathLike, data=None, progress: bool =
     write_csv(out / "generated" / "fooled.csv", ["path", "label", "d_real", "kept"], fooled_rows)
     after_split = Split(split.train + added, [], split.test)
     check_no_leakage(after_split)
-    after = train_and_evaluate(spec, after_split, classes, out / "runs" / "after", title="after augmentation",
-                               save_model=False, overwrite=True, verbose="auto" if progress else 0)
-    counter.network(after)
-    log(f"after: accuracy {after.metrics['accuracy']:.3f} (+{len(added)} generated images)")
+    if added:
+        after = train_and_evaluate(spec, after_split, classes, out / "runs" / "after", title="after augmentation",
+                                   save_model=False, overwrite=True, verbose="auto" if progress else 0)
+        counter.network(after)
+        log(f"after: accuracy {after.metrics['accuracy']:.3f} (+{len(added)} generated images)")
+    else:  # the same training set and seed: retraining would only repeat 'before'
+        after = before
+        log("after: no generated image fooled its discriminator, nothing to add: 'after' is the 'before' network")
     quality = {"per_class": per_class_quality,
                "overall": gan_quality(profile, split.train, all_generated, split.test, progress=progress)}
     write_json(out / "quality.json", quality)
@@ -132,6 +136,8 @@ def write_table(out: Path, profile: ChoProfile, classes, before, after, made: di
                  "", " / ".join(str(x) for x in CHO_TABLE_I["added"])])
     small = too_small(n_train=len(classes) * profile.n_train, n_test=before.n_test)
     extra = [f"> Too small to show an effect: {'; '.join(small)}."] if small else []
+    empty = cannot_answer(before, made, classes)
+    extra += [f"> **Cannot answer Cho's question:** {'; '.join(empty)}."] if empty else []
     lines = report_header("Cho (2021) Table I: classification accuracy (%) before / after DCGAN augmentation",
                           profile.name, profile.departures, extra)
     lines += markdown_table(["accuracy (%)", "ours before", "ours after", "ours Δ", "Cho before", "Cho after"],
@@ -150,7 +156,8 @@ def write_table(out: Path, profile: ChoProfile, classes, before, after, made: di
     lines += ["", f"GAN-train (probe trained on generated, tested on real test): {_pct(q.get('gan_train'))}; "
                   f"GAN-test (probe trained on real, tested on generated): {_pct(q.get('gan_test'))}; "
                   f"the same probe trained and tested on real: {_pct(q.get('real_baseline'))}.", "",
-              "What this shows: whether DCGAN images that fool their discriminator change the accuracy of Cho's "
+              *([f"What this shows: nothing about Cho's claim ({'; '.join(empty)}). "] if empty else []),
+              "What this measures: whether DCGAN images that fool their discriminator change the accuracy of Cho's "
               f"classifier on {before.n_test} real test images. Cho's 100 % after augmentation came from one run on "
               "41 + 41 test images; a single run of ours differs from it by noise of about one image "
               f"({100 / max(1, before.n_test):.1f} points) per test image, and a low GAN-test or a large FD says "
@@ -160,6 +167,24 @@ def write_table(out: Path, profile: ChoProfile, classes, before, after, made: di
                                                   "cho_after"], rows, profile.name)
     fig = plot_accuracy(out / "cho_accuracy.png", names, ours_b, ours_a, cho_b, cho_a, profile.name)
     return {"markdown": md, "csv": csv, "figure": fig}
+
+
+def cannot_answer(before, made: dict, classes) -> list[str]:
+    """Why a run cannot say whether the added images help: a 'before' network no better than always answering
+    the majority class (one-sided binomial p ≥ 0.05, :func:`classify.stats.chance_p`), or no image added."""
+    from classify.stats import chance_p
+
+    reasons = []
+    if before.y_true and before.probs:
+        predicted = [max(range(len(p)), key=p.__getitem__) for p in before.probs]
+        p = chance_p(before.y_true, predicted)
+        if p >= 0.05:
+            reasons.append(f"the 'before' network ({100 * before.metrics['accuracy']:.1f} %) is no better than "
+                           f"chance on {before.n_test} test images (one-sided binomial p = {p:.2f})")
+    if not any(made[c]["kept"] for c in classes):
+        reasons.append("no generated image fooled its discriminator, so nothing was added and 'after' is the "
+                       "'before' network")
+    return reasons
 
 
 def _pct(x) -> str:
