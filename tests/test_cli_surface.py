@@ -375,7 +375,8 @@ def test_smoke_csv_tables_and_notebook_pictures_say_smoke(tmp_path):
                                                                                 ("3", "4", SMOKE_NOTE)]
     assert list(rows_of(tmp_path / "p.csv")[0]) == ["a", "b"]
     classes = ["butterfly", "scorpion"]
-    result = SimpleNamespace(metrics={"accuracy": 0.5, "per_class": {c: {"recall": 0.5} for c in classes}}, n_test=4)
+    result = SimpleNamespace(metrics={"accuracy": 0.5, "per_class": {c: {"recall": 0.5} for c in classes}}, n_test=4,
+                             y_true=[], probs=[])
     quality = {"per_class": {c: {"fd": 1.0, "kid_mean": 0.1, "precision": 0.5, "recall": 0.5} for c in classes},
                "overall": {"names": {}, "features": "random"}}
     made = {c: {"kept": 1, "generated": 2, "mean_d": 0.6} for c in classes}
