@@ -241,8 +241,12 @@ def plot_generated(path: Path, fooled_csv: Path, classes, profile: str, n: int =
                 if j < len(chosen):
                     ax.imshow(Image.open(chosen[j]["path"]).convert("RGB"))
                     ax.set_title(f"D={float(chosen[j]['d_real']):.2f}", fontsize=7)
-            axes[2 * ci + k][0].text(-0.1, 0.5, f"{c}\n{'kept' if kept == '1' else 'rejected'}", fontsize=8,
-                                     ha="right", va="center", transform=axes[2 * ci + k][0].transAxes)
+            total = sum(r["label"] == c and r["kept"] == kept for r in rows)
+            axes[2 * ci + k][0].text(-0.1, 0.5, f"{c}\n{'kept' if kept == '1' else 'rejected'}\n({total})",
+                                     fontsize=8, ha="right", va="center", transform=axes[2 * ci + k][0].transAxes)
+            if not chosen:
+                axes[2 * ci + k][0].text(0.05, 0.5, "none", fontsize=9, color="0.4", va="center",
+                                         transform=axes[2 * ci + k][0].transAxes)
     fig.suptitle("DCGAN images kept (D(G(z)) > 0.5) and rejected", fontsize=10)
     fig.tight_layout()
     mark_smoke(fig, profile)
