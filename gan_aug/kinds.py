@@ -68,8 +68,9 @@ class GANKind:
     def row_names(self, data: dict) -> list[str]:
         """What each row of :meth:`sample_rows` shows (for the grid's labels)."""
         if self.translates:
-            a, b = data.get("a_label", "A"), data.get("b_label", "B")
-            return [f"real {a}", f"{a}→{b}", f"{a}→{b}→{a}", f"real {b}", f"{b}→{a}", f"{b}→{a}→{b}"]
+            a, b = data.get("a_name") or data.get("a_label", "A"), data.get("b_name") or data.get("b_label", "B")
+            first = [x if x.startswith("generated ") else f"real {x}" for x in (a, b)]
+            return [first[0], f"{a}→{b}", f"{a}→{b}→{a}", first[1], f"{b}→{a}", f"{b}→{a}→{b}"]
         if not self.conditional:
             return [data.get("label") or "generated"]
         return list(data["classes"])

@@ -108,3 +108,26 @@ def test_pipeline_does_not_copy_the_set_into_memory(tmp_path):
     assert batch.shape == (8, 128, 128, 3)
     assert grown < 48 * 2**20, f"RSS grew by {grown / 2**20:.0f} MB for a 96 MB set"
     del tf
+
+
+def test_a_cyclegan_grid_calls_a_generated_domain_generated(tmp_path):
+    """The thesis refines ACGAN MEL images with real MEL images: both domains carry the label MEL, so the grid's
+    rows must not both read 'real MEL' — the manifest domain is 'generated MEL' (its images' label unchanged)."""
+    from classify.manifest import write_manifest
+    from gan_aug.kinds import get_kind
+    from gan_aug.options import CycleGANOptions
+
+    rng = np.random.default_rng(0)
+    real, made = tmp_path / "MEL", tmp_path / "acgan_MEL"
+    for folder in (real, made / "images"):
+        folder.mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    write_manifest(made / "manifest.csv", [{"output": f"images/{i}.png", "label": "MEL"} for i in range(2)],
+                   ["output", "label"])
+    kind = get_kind("cyclegan")
+    data = D.load_data(kind, CycleGANOptions(size=32, load_size=36),
+                       D.DataSpec(domain_a=str(made), domain_b=str(real)))
+    assert (data["a_label"], data["b_label"]) == ("MEL", "MEL")
+    assert kind.row_names(data) == ["generated MEL", "generated MEL→MEL", "generated MEL→MEL→generated MEL",
+                                    "real MEL", "MEL→generated MEL", "MEL→generated MEL→MEL"]
