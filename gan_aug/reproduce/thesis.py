@@ -270,7 +270,7 @@ def plot_added(path: Path, results: dict, profile: str) -> Path:
             if pts:
                 ax.plot(*zip(*pts), "o-", color=colour, label=src)
         ax.axhline(base, color="grey", ls="--", label="ISIC-0")
-        ax.set_xscale("log")
+        _count_axis(ax, sorted({_order(k)[2] for k in acc if k != "ISIC-0"}))
         ax.set_xlabel("generated images added per class")
         ax.set_ylabel("test accuracy")
         ax.set_title(title)
@@ -278,6 +278,16 @@ def plot_added(path: Path, results: dict, profile: str) -> Path:
     fig.tight_layout()
     mark_smoke(fig, profile)
     return save_figure(fig, path)
+
+
+def _count_axis(ax, counts) -> None:
+    """A log x axis labelled at the image counts themselves (matplotlib's minor labels overlap: '3×10⁴×10²')."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(list(counts), [str(n) for n in counts], fontsize=7)
 
 
 # --------------------------------------------------------------------------------------------- §7 PRF
@@ -416,7 +426,7 @@ def plot_prf(path: Path, results: dict, alphas, counts, profile: str) -> Path:
                             (axes[1], base[0], TABLE_7_2_ISIC0[0], "accuracy")):
         ax.axhline(b, color="grey", ls="--", label="ours ISIC-0")
         ax.axhline(tb, color="black", ls=":", label="thesis ISIC-0")
-        ax.set_xscale("log")
+        _count_axis(ax, sorted(set(counts) | set(TABLE_7_2)))
         ax.set_xlabel("generated MEL images added")
         ax.set_ylabel(name)
         ax.legend(fontsize=6, ncol=2)
