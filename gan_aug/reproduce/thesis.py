@@ -27,6 +27,7 @@ Both write ``quality.json`` (FD/KID/precision/recall/GAN-train/GAN-test of each 
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -287,7 +288,12 @@ def _count_axis(ax, counts) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(list(counts), [str(n) for n in counts], fontsize=7)
+    labels, last = [], None
+    for n in counts:  # a label where it has room on the log axis (3000 … 7000 would run together)
+        room = last is None or math.log10(n / last) >= 0.2
+        labels.append(str(n) if room else "")
+        last = n if room else last
+    ax.set_xticks(list(counts), labels, fontsize=7)
 
 
 # --------------------------------------------------------------------------------------------- §7 PRF
