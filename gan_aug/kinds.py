@@ -68,12 +68,20 @@ class GANKind:
     def row_names(self, data: dict) -> list[str]:
         """What each row of :meth:`sample_rows` shows (for the grid's labels)."""
         if self.translates:
-            a, b = data.get("a_name") or data.get("a_label", "A"), data.get("b_name") or data.get("b_label", "B")
-            first = [x if x.startswith("generated ") else f"real {x}" for x in (a, b)]
-            return [first[0], f"{a}→{b}", f"{a}→{b}→{a}", first[1], f"{b}→{a}", f"{b}→{a}→{b}"]
+            (a, real_a), (b, real_b) = (_domain_names(data, side) for side in ("a", "b"))
+            return [real_a, f"{a}→{b}", f"{a}→{b}→{a}", real_b, f"{b}→{a}", f"{b}→{a}→{b}"]
         if not self.conditional:
             return [data.get("label") or "generated"]
         return list(data["classes"])
+
+
+def _domain_names(data: dict, side: str) -> tuple[str, str]:
+    """A translation domain's name in the grid, and the name of its own row: 'generated X' for a domain of
+    generated images (both rows), else 'X' and 'real X'."""
+    label = data.get(f"{side}_label", side.upper())
+    if data.get(f"{side}_synthetic"):
+        return f"generated {label}", f"generated {label}"
+    return label, f"real {label}"
 
 
 def _build_cyclegan(opts, n_classes: int = 1):
