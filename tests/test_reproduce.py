@@ -109,6 +109,23 @@ def test_mikolajczyk_paper_profile_has_the_papers_counts_and_a_style_pool():
                               Path("/tmp/x")).styles) == 12
 
 
+def test_gauld_cpu_profile_grades_by_shifted_ratios():
+    """The Gauld ``cpu`` profile runs L-BFGS at 1e7/1e6/1e5 (Gauld's ratios ×1e-2, the 10× spacing kept), says so
+    in its header, and the ``paper`` profile keeps the preset: Adam at 1e9/1e8/1e7 (content weight = ratio × 1e-2)."""
+    from classify.data import Sample
+    from classify.splits import Split
+    from nst_aug.reproduce.gauld import generation_job
+
+    split = Split([Sample("/d/crab0.jpg", "crab")], [], [])
+    for name, optimizer, ratios in (("paper", "adam", (1e9, 1e8, 1e7)), ("cpu", "lbfgs", (1e7, 1e6, 1e5))):
+        profile = GAULD_PROFILES[name]
+        for strength, ratio in zip(("light", "medium", "heavy"), ratios):
+            config = generation_job(profile, split, 0, strength, Path("/s.jpg"), Path("/tmp/x")).config
+            assert config.optimizer == optimizer, (name, strength)
+            assert config.content_weight / config.style_weight == pytest.approx(ratio), (name, strength)
+    assert any("1e7 / 1e6 / 1e5" in d and "L-BFGS" in d for d in GAULD_PROFILES["cpu"].departures)
+
+
 def test_profiles_state_their_departures():
     for table in (MIKOLAJCZYK_PROFILES, GAULD_PROFILES):
         for name, p in table.items():

@@ -73,8 +73,10 @@ def generation_job(profile: GauldProfile, split: Split, subset: int, strength: s
     from nst_aug.job import GenerationJob, Input
     from nst_aug.presets import get_preset
 
-    config = get_preset(f"gauld2020_{strength}", backbone=profile.nst_backbone, weights=profile.nst_weights,
-                        size=profile.nst_size, fit=profile.nst_fit, steps=profile.nst_steps, seed=profile.seed)
+    preset = get_preset(f"gauld2020_{strength}")
+    config = preset.override(backbone=profile.nst_backbone, weights=profile.nst_weights, size=profile.nst_size,
+                             fit=profile.nst_fit, steps=profile.nst_steps, optimizer=profile.nst_optimizer,
+                             content_weight=preset.content_weight * profile.nst_ratio_scale, seed=profile.seed)
     return GenerationJob(tuple(Input(s.path, s.label) for s in split.train), (Input(str(style)),), config,
                          str(out / "nst" / f"subset{subset}" / strength), preset=f"gauld2020_{strength}",
                          pairing="all", seed=profile.seed, label="content", batch_size=profile.nst_batch,
