@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from classify.images import load_square  # noqa: E402
+from classify.precision import cpu_has_bf16_units  # noqa: E402
 from nst_aug.presets import get_preset  # noqa: E402
 from nst_aug.transfer import StyleTransfer  # noqa: E402
 from classify.weights import load_vgg_weights  # noqa: E402
@@ -165,6 +166,34 @@ class TutorialLoop:
         return np.array(losses), np.array([mean] + times), max(0.0, warmup - mean)
 
 
+# --------------------------------------------------------------------------------------------------- roofline
+def vgg_flops(model: keras.Model, size: int) -> float:
+    """Floating-point operations of one image-step (forward + gradient w.r.t. the input) of ``model``'s convolutions
+    at ``size`` px: 2·H·W·Cin·Cout·9 per 3x3 layer forward and the same again for its input gradient (the weights'
+    gradients are not computed: the VGG is frozen). Pools halve the side; everything else is not counted."""
+    side, total = size, 0.0
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+            side //= 2
+        elif isinstance(layer, keras.layers.Conv2D):
+            cin, cout = layer.kernel.shape[2], layer.kernel.shape[3]
+            total += 2 * 2.0 * side * side * cin * cout * 9
+    return total
+
+
+def matmul_peak(dtype: str, n: int = 2048, reps: int = 8) -> float:
+    """This machine's practical GFLOP/s for a large ``dtype`` matrix product (oneDNN/Eigen, all cores)."""
+    a = tf.random.stateless_normal((n, n), (1, 2), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    f = tf.function(lambda x: tf.linalg.matmul(x, x))
+    f(a).numpy()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        out = f(a)
+    out.numpy()
+    return 2.0 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
 # ------------------------------------------------------------------------------------------------ (b) engine
 class _Reached(Exception):
     pass
@@ -255,7 +284,9 @@ def main(argv=None) -> None:
     parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 400)")
     parser.add_argument("--probe-steps", type=int, default=4, help="timed steps per engine probe (default 4)")
     parser.add_argument("--batch", type=int, nargs="*", default=[1, 2], help="batch sizes to probe (default 1 2)")
-    parser.add_argument("--try-bf16", action="store_true", help="also probe bfloat16 (emulated on most CPUs)")
+    parser.add_argument("--try-bf16", action="store_true",
+                        help="also probe bfloat16 where the CPU lacks bf16 units (emulated, slow); it is probed "
+                             "anyway where it has them")
     parser.add_argument("--no-jit", action="store_true", help="skip the XLA probe")
     parser.add_argument("--pyramid-steps", type=int, default=60,
                         help="L-BFGS evaluations at half size before the full-size level (0: no pyramid probe)")
@@ -316,11 +347,13 @@ def main(argv=None) -> None:
         eng = StyleTransfer(engine_config("adam", args.size, args.steps_a, jit_compile=True), extractor=fe)
         sec, _ = probe_engine("adam float32 + XLA", eng, *batch_of(b_min), args.probe_steps)
         candidates.append(("adam float32 + XLA", "adam", b_min, sec, eng))
-    if args.try_bf16:
+    bf16_rate = None
+    if args.try_bf16 or cpu_has_bf16_units():
         fe16 = FeatureExtractor(STYLE_LAYERS + CONTENT_LAYERS, "vgg16", "max", "hed", "bfloat16")
         eng = StyleTransfer(engine_config("adam", args.size, args.steps_a, precision="bfloat16"), extractor=fe16)
-        sec, _ = probe_engine("adam bfloat16", eng, *batch_of(b_min), args.probe_steps)
-        candidates.append(("adam bfloat16", "adam", b_min, sec, eng))
+        b16 = max(args.batch)
+        sec, _ = probe_engine("adam bfloat16 (opt-in)", eng, *batch_of(b16), args.probe_steps)
+        bf16_rate = b16 / sec  # reported beside (i), not in it: bfloat16 changes the results (README)
     lbfgs_best = None
     for b in args.batch:
         eng = StyleTransfer(engine_config("lbfgs", args.size, args.max_steps_b), extractor=fe)
@@ -377,8 +410,22 @@ def main(argv=None) -> None:
     fastest = max([b_ / sec_ for _, _, b_, sec_, _ in candidates] + [b / sec])
     per_eval = fastest / a_rate
     to_loss = a_time_per_image / best_time
-    print(f"(i) per-evaluation ratio, (b)'s fastest image-steps/s / (a)'s: {per_eval:.2f} "
+    print(f"(i) per-evaluation ratio, (b)'s fastest float32 image-steps/s / (a)'s: {per_eval:.2f} "
           f"(target >= 2: {'met' if per_eval >= 2 else 'NOT met'}; goal 3)", flush=True)
+    # Roofline: how far float32 can go at all. Both (a) and (b) run the same convolutions (same FLOPs); the
+    # machine's large-matmul rate bounds any float32 evaluation of them.
+    flops = vgg_flops(fe.model, args.size)
+    peak32 = matmul_peak("float32")
+    print(f"    roofline: {flops / 1e9:.1f} GFLOP per image-step (VGG16 to block5_conv2, forward + input gradient); "
+          f"(a) runs at {a_rate * flops / 1e9:.0f} GFLOP/s, (b) at {fastest * flops / 1e9:.0f}; a 2048² float32 "
+          f"matmul here at {peak32:.0f} GFLOP/s, so no float32 evaluation doing these multiplications can beat (a) "
+          f"by more than {peak32 / (a_rate * flops / 1e9):.2f}x (only fewer multiplications or bfloat16 can)",
+          flush=True)
+    if bf16_rate is not None:
+        peak16 = matmul_peak("bfloat16")
+        print(f"    bfloat16 (opt-in, precision='bfloat16'; features rounded to 8 bits of mantissa): "
+              f"{bf16_rate:.3f} image-steps/s = {bf16_rate / a_rate:.2f}x (a); bfloat16 matmul here at "
+              f"{peak16:.0f} GFLOP/s", flush=True)
     print(f"(ii) time-to-loss ratio, (a) time / (b) time per image to reach (a)'s tutorial loss after "
           f"{args.steps_a} steps: {to_loss:.2f} (target >= 10: {'met' if to_loss >= 10 else 'NOT met'})"
           + ("  [degenerate, see WARNING]" if degenerate else ""), flush=True)
