@@ -423,7 +423,7 @@ def main(argv=None) -> None:
           flush=True)
     if bf16_rate is not None:
         peak16 = matmul_peak("bfloat16")
-        print(f"    bfloat16 (opt-in, precision='bfloat16'; features rounded to 8 bits of mantissa): "
+        print(f"    bfloat16 (opt-in, precision='bfloat16'; features rounded to 8 significant bits): "
               f"{bf16_rate:.3f} image-steps/s = {bf16_rate / a_rate:.2f}x (a); bfloat16 matmul here at "
               f"{peak16:.0f} GFLOP/s", flush=True)
     print(f"(ii) time-to-loss ratio, (a) time / (b) time per image to reach (a)'s tutorial loss after "
