@@ -426,8 +426,29 @@ def test_gauld_smoke_table(gauld_run):
     md = (out / "gauld_table.md").read_text()
     assert "Does recall rise with style strength?" in md and "And the extra arm?" in md
     assert "crab P | crab R" in md and (out / "gauld_precision_recall.png").stat().st_size > 1000
+    assert "gauld_examples.png" in md and (out / "gauld_examples.png").stat().st_size > 5000
     assert first["work"]["trained"] == 6
     assert second["work"]["trained"] == 0 and second["work"]["generated"] == 0 and second["work"]["cached"] == 6
+
+
+def test_mean_change_hand_computed(tmp_path):
+    """The examples' Δ: an image brightened by 10 grey levels everywhere (within 0–255) differs by 10; with a
+    quarter of its pixels also changed by +40 more, by 20; a different shape is not compared."""
+    from PIL import Image
+
+    from nst_aug.reproduce.gauld import mean_change
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(50, 150, (40, 40, 3)).astype(np.uint8)
+    Image.fromarray(base).save(tmp_path / "a.png")
+    brighter = base + 10
+    Image.fromarray(brighter).save(tmp_path / "b.png")
+    assert mean_change(tmp_path / "a.png", tmp_path / "b.png", 40, "crop", "bilinear") == pytest.approx(10.0)
+    brighter[:20, :20] += 40
+    Image.fromarray(brighter).save(tmp_path / "c.png")
+    assert mean_change(tmp_path / "a.png", tmp_path / "c.png", 40, "crop", "bilinear") == pytest.approx(20.0)
+    Image.fromarray(np.concatenate([base, base[:, :20]], axis=1)).save(tmp_path / "d.png")  # 40 x 60
+    assert mean_change(tmp_path / "a.png", tmp_path / "d.png", 40, "long_side", "bilinear") is None
 
 
 @pytest.fixture(scope="module")

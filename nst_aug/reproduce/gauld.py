@@ -10,7 +10,8 @@ feed-forward network, ``--method fast``) unless ``fast_style`` is off; each trai
 Stages (each a library call that resumes by itself in ``OUT``): ``nst/subset<s>/<strength>`` (a
 :class:`nst_aug.job.GenerationJob`), ``static/subset<s>`` (:func:`classify.augment.static_augment`, one translated
 + rotated PIL copy per original training image), ``runs/subset<s>/<style>-<static>/`` (one network each,
-:func:`classify.experiment.train_and_evaluate`), then ``gauld_table.md/.csv`` and ``gauld_precision_recall.png``.
+:func:`classify.experiment.train_and_evaluate`), then ``gauld_table.md/.csv``, ``gauld_precision_recall.png`` and ``gauld_examples.png`` (per class one
+training image and what each arm made of it, with its mean change in grey levels).
 
 Classifier: Gauld trained with Apple CreateML, which extracts features with a frozen pretrained network
 (VisionFeaturePrint) and fits a multinomial logistic-regression classifier on them. Ours is the architecture
@@ -106,9 +107,77 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None, pr
                                     out=str(out / "nst" / f"subset{subset}" / "fast"), preset="ghiasi2017")]
 
     def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
-        return tables.write_gauld(out, profile, results, classes, n_expected)
+        def fit_of(arm: str):
+            config = generation_job(profile, first_split, 0, "heavy" if arm == "fast" else arm, style_path, out).config
+            return config.size, config.fit, config.resample
+
+        optimiser = generation_job(profile, first_split, 0, profile.strengths[-1], style_path, out).config
+        examples = plot_arm_examples(
+            out / "gauld_examples.png", out, first_split, profile.classes, arms[1:], fit_of, profile.name,
+            f"Gauld strengths ({optimiser.size} px, {optimiser.steps} {optimiser.optimizer} steps, "
+            f"{optimiser.backbone}); Δ = mean |change| from the original, grey levels")
+        return {**tables.write_gauld(out, profile, results, classes, n_expected, figures=[examples]),
+                "examples": examples}
 
     return caltech_experiment(profile, out, data, style, arms, jobs, report, progress)
+
+
+def mean_change(original: str | os.PathLike, made: str | os.PathLike, size: int, fit: str, resample: str
+                ) -> float | None:
+    """Mean absolute difference in grey levels (0–255, over pixels and channels) between a generated image and
+    its original loaded as the generator loaded it (``size``, ``fit``, ``resample``); ``None`` when the shapes
+    differ (the image was not made at that fit)."""
+    from classify.images import load_fitted
+
+    a = load_fitted(original, size, fit, resample).astype(np.float32)
+    b = load_fitted(made, size, fit, resample).astype(np.float32)
+    return float(np.abs(b - a).mean()) if a.shape == b.shape else None
+
+
+def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of, profile_name: str, title: str,
+                      extra_rows: int = 0, draw_extra=None) -> Path:
+    """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0, then
+    that image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
+    mean absolute change from the original in grey levels, the original loaded as the arm's NST loaded it
+    (``fit_of(arm) -> (size, fit, resample)``). ``draw_extra(rows)`` fills ``extra_rows`` more rows of axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from classify.files import save_figure
+    from classify.images import load_fitted
+    from classify.manifest import read_manifest_rows
+    from classify.tables import mark_smoke
+
+    outputs: dict[tuple[str, str], Path] = {}
+    for arm in arms:
+        folder = out / "nst" / "subset0" / arm
+        for manifest in [folder / "manifest.csv", *sorted(folder.glob("*/manifest.csv"))]:
+            if manifest.is_file():
+                for row in read_manifest_rows(manifest):
+                    outputs[(str(Path(row["source"]).resolve()), arm)] = manifest.parent / row["output"]
+    firsts = [next(s for s in split.train if s.label == c) for c in classes]
+    ncol, nrow = 1 + len(arms), len(firsts) + extra_rows
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.2 * ncol, 2.3 * nrow), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, sample in enumerate(firsts):
+        axes[i][0].imshow(load_fitted(sample.path, 128, "long_side"))
+        axes[i][0].set_title(f"{sample.label}: original", fontsize=8)
+        for j, arm in enumerate(arms, 1):
+            made = outputs.get((str(Path(sample.path).resolve()), arm))
+            if made is None or not made.is_file():
+                continue
+            change = mean_change(sample.path, made, *fit_of(arm))
+            axes[i][j].imshow(load_fitted(made, 128, "long_side"))
+            axes[i][j].set_title(arm if change is None else f"{arm}: Δ {change:.1f}", fontsize=8)
+    if draw_extra is not None:
+        draw_extra(axes[len(firsts):])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    mark_smoke(fig, profile_name)
+    return save_figure(fig, path)
 
 
 def caltech_experiment(profile: GauldProfile, out: str | os.PathLike, data, style, arms, jobs, report,

@@ -30,12 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.files import save_figure
 from classify.images import load_fitted
 from classify.splits import Split
 
 from . import tables
-from .gauld import caltech_experiment
+from .gauld import caltech_experiment, plot_arm_examples
 from .profiles import SHINDE_METHODS, ShindeProfile
 
 SELECTIONS = {"saliency": "guided", "occlusion": "occlusion"}
@@ -101,49 +100,24 @@ def run(profile: ShindeProfile, out: str | os.PathLike, data=None, style=None, p
 
 def plot_examples(path: Path, profile: ShindeProfile, split: Split, style: Path, out: Path) -> Path:
     """``shinde_examples.png``: one row per class (its first training image of subset 0 and that image stylised by
-    each arm), and a last row with the style image and the saliency/occlusion masks that select its positions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from classify.manifest import read_manifest_rows
-    from classify.tables import mark_smoke
-
+    each arm, :func:`~nst_aug.reproduce.gauld.plot_arm_examples`), and a last row with the style image and the
+    saliency/occlusion masks that select its positions."""
     arms = [m for m in SHINDE_METHODS if m in profile.methods and m != "none"]
-    outputs: dict[tuple[str, str], Path] = {}
-    for arm in arms:
-        folder = out / "nst" / "subset0" / arm
-        for manifest in [folder / "manifest.csv", *sorted(folder.glob("*/manifest.csv"))]:
-            if manifest.is_file():
-                for row in read_manifest_rows(manifest):
-                    outputs[(str(Path(row["source"]).resolve()), arm)] = manifest.parent / row["output"]
-    firsts = [next(s for s in split.train if s.label == c) for c in profile.classes]
-    ncol = 1 + len(arms)
-    fig, axes = plt.subplots(len(firsts) + 1, ncol, figsize=(2.2 * ncol, 2.2 * (len(firsts) + 1)), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, sample in enumerate(firsts):
-        axes[i][0].imshow(load_fitted(sample.path, 128, "long_side"))
-        axes[i][0].set_title(f"{sample.label}: original", fontsize=8)
-        for j, arm in enumerate(arms, 1):
-            made = outputs.get((str(Path(sample.path).resolve()), arm))
-            if made is not None and made.is_file():
-                axes[i][j].imshow(load_fitted(made, 128, "long_side"))
-                axes[i][j].set_title(arm, fontsize=8)
     config = nst_config(profile)
-    style_img = load_fitted(style, config.size, config.fit, config.resample)
-    axes[-1][0].imshow(style_img)
-    axes[-1][0].set_title("style", fontsize=8)
-    masks = style_masks(profile, style_img)
-    for j, (arm, mask) in enumerate(masks.items(), 1):
-        shown = style_img.astype(np.float32) * (0.25 + 0.75 * mask[..., None])
-        axes[-1][j].imshow(shown.astype(np.uint8))
-        axes[-1][j].set_title(f"{arm}: top {profile.select_fraction:.0%}", fontsize=8)
-    fig.suptitle(f"Shinde arms ({config.size} px, {config.steps} L-BFGS evaluations, {config.backbone})", fontsize=9)
-    fig.tight_layout()
-    mark_smoke(fig, profile.name)
-    return save_figure(fig, path)
+
+    def masks_row(rows) -> None:
+        style_img = load_fitted(style, config.size, config.fit, config.resample)
+        rows[0][0].imshow(style_img)
+        rows[0][0].set_title("style", fontsize=8)
+        for j, (arm, mask) in enumerate(style_masks(profile, style_img).items(), 1):
+            shown = style_img.astype(np.float32) * (0.25 + 0.75 * mask[..., None])
+            rows[0][j].imshow(shown.astype(np.uint8))
+            rows[0][j].set_title(f"{arm}: top {profile.select_fraction:.0%}", fontsize=8)
+
+    return plot_arm_examples(
+        path, out, split, profile.classes, arms, lambda arm: (config.size, config.fit, config.resample),
+        profile.name, f"Shinde arms ({config.size} px, {config.steps} L-BFGS evaluations, {config.backbone}); "
+        f"Δ = mean |change| from the original, grey levels", extra_rows=1, draw_extra=masks_row)
 
 
 def style_masks(profile: ShindeProfile, style_img: np.ndarray) -> dict[str, np.ndarray]:

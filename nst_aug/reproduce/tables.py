@@ -297,15 +297,17 @@ def recall_trend(rows: Sequence[dict], strengths: Sequence[str], n_boot: int = 1
 
 
 def write_gauld(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"], classes: Sequence[str],
-                n_expected: int) -> dict[str, Path]:
-    """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``."""
+                n_expected: int, figures: Sequence[Path] = ()) -> dict[str, Path]:
+    """``gauld_table.md``, ``gauld_table.csv`` (long form), ``gauld_precision_recall.png`` in ``out``; ``figures``
+    are linked from the table like the precision/recall figure."""
     return write_precision_recall(
         out, profile, results, classes, n_expected, STYLE_ORDER, "gauld",
         "Gauld: per-class precision and recall of the 8 networks"
         + (" (+ 2 of our 'fast' arm)" if profile.fast_style else ""),
         ("style transfer", "style transfer"), trend_arms=profile.strengths,
         closing="Gauld reported no numbers to compare with (the paper gives the design and planned a qualitative "
-                "reading: recall rising with style strength would support NST as augmentation).")
+                "reading: recall rising with style strength would support NST as augmentation).",
+        figures=figures)
 
 
 def write_precision_recall(out: Path, profile, results: Mapping[tuple[int, str, bool], "RunResult"],
