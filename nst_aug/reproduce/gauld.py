@@ -114,7 +114,8 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None, pr
         optimiser = generation_job(profile, first_split, 0, profile.strengths[-1], style_path, out).config
         examples = plot_arm_examples(
             out / "gauld_examples.png", out, first_split, profile.classes, arms[1:], fit_of, profile.name,
-            f"Gauld strengths ({optimiser.size} px, {optimiser.steps} {optimiser.optimizer} steps, "
+            f"Gauld strengths ({optimiser.size} px, {optimiser.steps} "
+            f"{'L-BFGS evaluations' if optimiser.optimizer == 'lbfgs' else 'Adam steps'}, "
             f"{optimiser.backbone}); Δ = mean |change| from the original, grey levels")
         return {**tables.write_gauld(out, profile, results, classes, n_expected, figures=[examples]),
                 "examples": examples}
@@ -136,8 +137,8 @@ def mean_change(original: str | os.PathLike, made: str | os.PathLike, size: int,
 
 def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of, profile_name: str, title: str,
                       extra_rows: int = 0, draw_extra=None) -> Path:
-    """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0, then
-    that image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
+    """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0 (as the
+    first arm's generator loaded it), then that image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
     mean absolute change from the original in grey levels, the original loaded as the arm's NST loaded it
     (``fit_of(arm) -> (size, fit, resample)``). ``draw_extra(rows)`` fills ``extra_rows`` more rows of axes."""
     import matplotlib
@@ -163,7 +164,8 @@ def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of
     for ax in axes.flat:
         ax.axis("off")
     for i, sample in enumerate(firsts):
-        axes[i][0].imshow(load_fitted(sample.path, 128, "long_side"))
+        axes[i][0].imshow(load_fitted(sample.path, *fit_of(arms[0])) if arms else
+                          load_fitted(sample.path, 128, "long_side"))
         axes[i][0].set_title(f"{sample.label}: original", fontsize=8)
         for j, arm in enumerate(arms, 1):
             made = outputs.get((str(Path(sample.path).resolve()), arm))
