@@ -56,7 +56,7 @@ class StyleTransfer:
         self.config = config
         self.all_layers = conv_layer_names(config.backbone)
         needed = tuple(config.content_layers) + tuple(config.style_layers)
-        # auto: float16 with a GPU, else float32 (bfloat16 not measured for NST on bf16 CPUs)
+        # auto: float16 with a GPU, else float32; bfloat16 is opt-in for NST (its measured effect: README, Speed)
         self.compute_dtype = resolve_precision(config.precision, bf16_on_cpu=False)
         self.extractor = extractor or FeatureExtractor(
             needed, config.backbone, config.pooling, config.weights, self.compute_dtype, config.seed)
