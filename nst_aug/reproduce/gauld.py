@@ -10,8 +10,9 @@ feed-forward network, ``--method fast``) unless ``fast_style`` is off; each trai
 Stages (each a library call that resumes by itself in ``OUT``): ``nst/subset<s>/<strength>`` (a
 :class:`nst_aug.job.GenerationJob`), ``static/subset<s>`` (:func:`classify.augment.static_augment`, one translated
 + rotated PIL copy per original training image), ``runs/subset<s>/<style>-<static>/`` (one network each,
-:func:`classify.experiment.train_and_evaluate`), then ``gauld_table.md/.csv``, ``gauld_precision_recall.png`` and ``gauld_examples.png`` (per class one
-training image and what each arm made of it, with its mean change in grey levels).
+:func:`classify.experiment.train_and_evaluate`), then ``gauld_table.md/.csv``, ``gauld_precision_recall.png`` and
+``gauld_examples.png`` (per class one training image and what each arm made of it, with its mean change in grey
+levels).
 
 Classifier: Gauld trained with Apple CreateML, which extracts features with a frozen pretrained network
 (VisionFeaturePrint) and fits a multinomial logistic-regression classifier on them. Ours is the architecture
@@ -137,10 +138,10 @@ def mean_change(original: str | os.PathLike, made: str | os.PathLike, size: int,
 
 def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of, profile_name: str, title: str,
                       extra_rows: int = 0, draw_extra=None) -> Path:
-    """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0 (as the
-    first arm's generator loaded it), then that image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
-    mean absolute change from the original in grey levels, the original loaded as the arm's NST loaded it
-    (``fit_of(arm) -> (size, fit, resample)``). ``draw_extra(rows)`` fills ``extra_rows`` more rows of axes."""
+    """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0, then that
+    image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
+    :func:`mean_change` from the original loaded as that arm's generator loaded it (``fit_of(arm) -> (size, fit,
+    resample)``; the first column shows it so). ``draw_extra(rows)`` fills ``extra_rows`` more rows of axes."""
     import matplotlib
 
     matplotlib.use("Agg")
