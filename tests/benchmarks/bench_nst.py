@@ -13,8 +13,9 @@ weight 30). VGG19 ImageNet weights are not available offline, so both (a) and (b
 at its fastest float32 settings: a short probe times Adam at B=1/2/4/8, XLA and L-BFGS-B evaluations; the winner in
 *time to reach (a)'s final loss* is reported. bfloat16 is probed too where the CPU multiplies it (``avx512_bf16``
 / ``amx_bf16``; ``--try-bf16`` forces it elsewhere, emulated and slow) and reported beside ratio (i), not in it:
-it is an opt-in precision whose rounding changes the results (README, "Speed"). (b)'s images are scored with the tutorial loss (the engine's loss is the same function; the script
-cross-checks it with (a)'s own implementation on (b)'s final images).
+it is an opt-in precision whose rounding changes the results (README, "Speed"). (b)'s images are scored with the
+tutorial loss (the engine's loss is the same function; the script cross-checks it with (a)'s own implementation
+on (b)'s final images).
 
 Definitions: image-steps/s = images × optimisation steps (one forward + backward each) per second, compile and
 tracing excluded. Two ratios, both measured in this run:
