@@ -49,7 +49,7 @@ import keras
 from keras import layers
 
 from .choices import ARCHITECTURES, DEFAULT_SIZES, HEADS  # noqa: F401  (re-exported)
-from .weights import download_timeout, keras_cache_dir
+from .weights import WeightsUnavailableError, download_timeout, keras_cache_dir
 
 #: Parameter counts for num_classes=2 at the default sizes (see the module table); pinned by the tests.
 PARAM_COUNTS: dict[str, int] = {
@@ -253,9 +253,11 @@ def _backbone(name: str, input_size: int, weights: str | None, pooling: str | No
               ) -> tuple[keras.Model, str]:
     """Build the backbone and return it with a description of the weights it holds.
 
-    ``weights``: ``"auto"``/``"imagenet"`` (Keras's cached file, else a download attempt with a 20 s timeout,
-    else random initialisation with a printed notice), ``None``/``"random"`` (random, as asked), or a path to a
-    weights file for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
+    ``weights``: ``"auto"`` (Keras's cached ImageNet file, else a download attempt with a 20 s timeout, else
+    random initialisation with a printed notice, recorded in the description), ``"imagenet"`` (the same, but
+    :class:`~classify.weights.WeightsUnavailableError` instead of random weights: like the VGG weights of
+    :func:`classify.weights.load_vgg_weights`), ``None``/``"random"`` (random, as asked), or a path to a weights
+    file for the backbone (``.weights.h5`` saved from this backbone or Keras's ImageNet ``_notop.h5``).
     """
     if name == "vgg16_imagenet":
         return _vgg16_body(input_size, weights)
@@ -276,6 +278,11 @@ def _backbone(name: str, input_size: int, weights: str | None, pooling: str | No
             base = ctor(include_top=False, weights="imagenet", input_shape=shape, pooling=pooling)
         return base, "imagenet (keras cache)" if have_cache else "imagenet (downloaded by keras)"
     except Exception as err:  # no network, no cache
+        if weights == "imagenet":
+            raise WeightsUnavailableError(
+                f"no ImageNet {name} weights available offline ({err.__class__.__name__}: {str(err)[:120]}). Put "
+                f"{cached} in {keras_cache_dir()}, give a weights file, or weights 'auto' to start from random "
+                f"initialisation") from None
         print(f"NOTICE: {name}: ImageNet weights unavailable ({err.__class__.__name__}: {str(err)[:120]}); "
               f"using RANDOM initialisation. Put {cached} in {keras_cache_dir()} or pass a weights file.")
         return ctor(include_top=False, weights=None, input_shape=shape, pooling=pooling), \
@@ -452,7 +459,8 @@ def build_model(arch: str, num_classes: int = 2, input_size: int | None = None, 
                 weights: str | None = "auto", fc_units: int | None = None, seed: int = 0, head: str = "default"
                 ) -> keras.Model:
     """Build any of :data:`ARCHITECTURES`. ``input_size`` defaults to 224 (Cho: 256); ``weights`` matters only for
-    the pretrained ones (densenet121/resnet50: ``auto``/``imagenet`` = Keras ImageNet else random with a notice;
+    the pretrained ones (densenet121/resnet50: ``auto`` = Keras ImageNet else random with a notice, ``imagenet`` =
+    Keras ImageNet else :class:`~classify.weights.WeightsUnavailableError`;
     vgg16_logreg, vgg16_imagenet: :func:`classify.weights.load_vgg_weights`; ``random`` or a file for either);
     ``head`` only for the pretrained backbones (:data:`HEADS`). Sets ``model.weights_source``."""
     if arch not in ARCHITECTURES:

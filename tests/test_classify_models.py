@@ -102,21 +102,26 @@ def test_applications_train_a_step(arch):
 
 
 def test_imagenet_unavailable_notice(capsys):
-    """Offline, ``weights="imagenet"`` falls back to random weights with a NOTICE naming the file and the folder.
+    """Offline, ``weights="auto"`` falls back to random weights with a NOTICE naming the file and the folder, and
+    records it; ``weights="imagenet"`` refuses instead (like the VGG weights), naming the same file and folder.
     Where Keras has the file cached, or the weights host answers and the download succeeds, there is no fallback
     to check: the test skips with that reason instead of failing. (Keras reads ``KERAS_HOME`` once, at import, so
     the old monkeypatched ``KERAS_HOME`` never kept Keras away from its real cache.)"""
     from classify.models import _APPLICATIONS, keras_cache_dir
+    from classify.weights import WeightsUnavailableError
 
     file = _APPLICATIONS["resnet50"][2]
     if (keras_cache_dir() / file).is_file():
         pytest.skip(f"ResNet50 ImageNet weights are cached in {keras_cache_dir()}: no fallback to check")
-    model = build_model("resnet50", 2, input_size=32, weights="imagenet")
+    model = build_model("resnet50", 2, input_size=32, weights="auto")
     if not model.weights_source.startswith("random"):
         pytest.skip(f"the Keras weights host answered (weights: {model.weights_source}): no fallback to check")
     out = capsys.readouterr().out
     assert model.weights_source == "random (ImageNet weights unavailable)"
     assert "NOTICE" in out and "RANDOM" in out and file in out and str(keras_cache_dir()) in out
+    with pytest.raises(WeightsUnavailableError, match=file) as err:
+        build_model("resnet50", 2, input_size=32, weights="imagenet")
+    assert str(keras_cache_dir()) in str(err.value)
 
 
 def test_backbone_freeze_and_weights_file_round_trip(tmp_path):

@@ -38,7 +38,7 @@ class MikolajczykProfile:
     batch_size: int = 32             # paper silent; ours
     learning_rate: float = 1e-4      # paper silent; Adam 1e-4 (ours; 1e-3 diverges for VGG16 from scratch)
     augment: str = "mikolajczyk"     # §V "rotation, zoom, shear, reflection": classify.augment.MIKOLAJCZYK_AUGMENT
-    densenet_weights: str = "imagenet"  # paper silent whether pretrained; ours: ImageNet when available
+    densenet_weights: str = "auto"   # paper silent whether pretrained; ours: ImageNet when available, else random
     labeller_arch: str = "vgg9"      # §IV.B "a DNN previously trained on the target dataset" (which: silent)
     labeller_size: int | None = None  # a labeller outside ``archs``: its input size (None = image_size),
     labeller_l2_c: float = 1.0       #   its logistic-regression C (frozen-feature labellers), balanced classes
