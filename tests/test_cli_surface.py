@@ -154,6 +154,8 @@ def _bad_cases(tmp: Path, model: Path, acgan: Path) -> list[tuple[str, list[str]
         ("nst_aug.generate", ["--weights", "missing.h5", *out], "--weights missing.h5: neither"),
         ("nst_aug.reproduce", ["mikolajczyk", "--set", "nst_size=0", *out], "--set nst_size=0"),
         ("nst_aug.reproduce", ["gauld", "--style", str(tmp / "none.jpg"), *out], "--style"),
+        ("nst_aug.reproduce", ["gauld", "--set", "nst_optimizer=sgd", *out], "optimizer must be one of"),
+        ("nst_aug.reproduce", ["shinde", "--set", "nst_fit=stretch", *out], "--set: the profile's NST settings"),
         ("gan_aug.reproduce", ["cho", "--set", "dcgan_size=0", *out], "--set dcgan_size=0"),
         ("gan_aug.reproduce", ["cho", "--data", str(tmp / "none"), *out], "--data"),
         ("gan_aug.reproduce", ["thesis-prf", "--set", "alphas=0.5,2", *out], "--set alphas"),

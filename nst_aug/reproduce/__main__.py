@@ -46,8 +46,21 @@ def _run(profile, out, args) -> dict:
 
 
 def _check(profile, args) -> None:
-    """What ``--data`` must hold, checked before any work: mikolajczyk an ISIC 2019 ground-truth CSV (or a folder
+    """Checked before any work: the profile's NST settings (``--set nst_…`` values the engine refuses, such as
+    ``nst_optimizer=sgd``), and what ``--data`` must hold: mikolajczyk an ISIC 2019 ground-truth CSV (or a folder
     holding it); gauld and shinde a folder per class of the profile (Caltech-101's ``101_ObjectCategories``)."""
+    from . import gauld, mikolajczyk, shinde
+
+    try:
+        if args.paper == "gauld":
+            for strength in profile.strengths:
+                gauld.nst_config(profile, strength)
+        elif args.paper == "shinde":
+            shinde.nst_config(profile)
+        else:
+            mikolajczyk.nst_config(profile)
+    except (ValueError, TypeError) as err:
+        raise CLIError(f"--set: the profile's NST settings are refused: {err}") from None
     if args.data is None:
         return
     data = Path(args.data)

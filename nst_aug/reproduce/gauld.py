@@ -70,15 +70,22 @@ def resolve_inputs(data, style, profile: GauldProfile, out: Path) -> tuple[Path,
     return Path(data), Path(style), str(data)
 
 
-def generation_job(profile: GauldProfile, split: Split, subset: int, strength: str, style: Path, out: Path):
-    """Subset ``subset``'s training images × the style image at ``strength`` (labelled with their class)."""
-    from nst_aug.job import GenerationJob, Input
+def nst_config(profile: GauldProfile, strength: str):
+    """``gauld2020_<strength>`` with the profile's NST settings; the content weight (Gauld's ratio × the notebook's
+    style weight) scaled by ``nst_ratio_scale``. Raises ``ValueError`` for settings the engine refuses."""
     from nst_aug.presets import get_preset
 
     preset = get_preset(f"gauld2020_{strength}")
-    config = preset.override(backbone=profile.nst_backbone, weights=profile.nst_weights, size=profile.nst_size,
-                             fit=profile.nst_fit, steps=profile.nst_steps, optimizer=profile.nst_optimizer,
-                             content_weight=preset.content_weight * profile.nst_ratio_scale, seed=profile.seed)
+    return preset.override(backbone=profile.nst_backbone, weights=profile.nst_weights, size=profile.nst_size,
+                           fit=profile.nst_fit, steps=profile.nst_steps, optimizer=profile.nst_optimizer,
+                           content_weight=preset.content_weight * profile.nst_ratio_scale, seed=profile.seed)
+
+
+def generation_job(profile: GauldProfile, split: Split, subset: int, strength: str, style: Path, out: Path):
+    """Subset ``subset``'s training images × the style image at ``strength`` (labelled with their class)."""
+    from nst_aug.job import GenerationJob, Input
+
+    config = nst_config(profile, strength)
     return GenerationJob(tuple(Input(s.path, s.label) for s in split.train), (Input(str(style)),), config,
                          str(out / "nst" / f"subset{subset}" / strength), preset=f"gauld2020_{strength}",
                          pairing="all", seed=profile.seed, label="content", batch_size=profile.nst_batch,
@@ -109,10 +116,10 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None, pr
 
     def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
         def fit_of(arm: str):
-            config = generation_job(profile, first_split, 0, "heavy" if arm == "fast" else arm, style_path, out).config
+            config = nst_config(profile, "heavy" if arm == "fast" else arm)
             return config.size, config.fit, config.resample
 
-        optimiser = generation_job(profile, first_split, 0, profile.strengths[-1], style_path, out).config
+        optimiser = nst_config(profile, profile.strengths[-1])
         examples = plot_arm_examples(
             out / "gauld_examples.png", out, first_split, profile.classes, arms[1:], fit_of, profile.name,
             f"Gauld strengths ({optimiser.size} px, {optimiser.steps} "

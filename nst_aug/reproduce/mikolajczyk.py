@@ -103,16 +103,23 @@ def labeller_split(spec: TrainSpec, split: Split) -> Split:
     return Split([*split.train, *split.val], [], split.test)
 
 
+def nst_config(profile: MikolajczykProfile, fold: int = 0):
+    """``mikolajczyk2019`` with the profile's NST settings (seeded per fold). Raises ``ValueError`` for settings
+    the engine refuses."""
+    from nst_aug.presets import get_preset
+
+    return get_preset("mikolajczyk2019", size=profile.nst_size, weights=profile.nst_weights,
+                      steps=profile.nst_steps, seed=profile.seed + fold)
+
+
 def generation_job(profile: MikolajczykProfile, split: Split, fold: int, out: Path):
     """Fold ``fold``'s NST job: NV content × MEL style drawn from its real training part (at most
     ``style_pool`` MEL styles, a seeded random draw)."""
     import random
 
     from nst_aug.job import GenerationJob, Input
-    from nst_aug.presets import get_preset
 
-    config = get_preset("mikolajczyk2019", size=profile.nst_size, weights=profile.nst_weights,
-                        steps=profile.nst_steps, seed=profile.seed + fold)
+    config = nst_config(profile, fold)
     styles = [Input(s.path, s.label) for s in split.train if s.label == "MEL"]
     if profile.style_pool is not None and len(styles) > profile.style_pool:
         styles = sorted(random.Random(f"{profile.seed}:{fold}:styles").sample(styles, profile.style_pool),
