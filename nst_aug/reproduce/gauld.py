@@ -115,16 +115,13 @@ def run(profile: GauldProfile, out: str | os.PathLike, data=None, style=None, pr
                                     out=str(out / "nst" / f"subset{subset}" / "fast"), preset="ghiasi2017")]
 
     def report(out: Path, results: dict, classes: list, n_expected: int, first_split: Split, style_path: Path):
-        def fit_of(arm: str):
-            config = nst_config(profile, "heavy" if arm == "fast" else arm)
-            return config.size, config.fit, config.resample
-
-        optimiser = nst_config(profile, profile.strengths[-1])
+        configs = {arm: nst_config(profile, "heavy" if arm == "fast" else arm) for arm in arms[1:]}
+        config = nst_config(profile, profile.strengths[-1])
         examples = plot_arm_examples(
-            out / "gauld_examples.png", out, first_split, profile.classes, arms[1:], fit_of, profile.name,
-            f"Gauld strengths ({optimiser.size} px, {optimiser.steps} "
-            f"{'L-BFGS evaluations' if optimiser.optimizer == 'lbfgs' else 'Adam steps'}, "
-            f"{optimiser.backbone}); Δ = mean |change| from the original, grey levels")
+            out / "gauld_examples.png", out, first_split, profile.classes, arms[1:],
+            lambda arm: (configs[arm].size, configs[arm].fit, configs[arm].resample), profile.name,
+            f"Gauld strengths ({config.size} px, {config.steps} "
+            f"{'L-BFGS evaluations' if config.optimizer == 'lbfgs' else 'Adam steps'}, {config.backbone})")
         return {**tables.write_gauld(out, profile, results, classes, n_expected, figures=[examples]),
                 "examples": examples}
 
@@ -148,7 +145,8 @@ def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of
     """Example outputs of the Caltech drivers: one row per class — its first training image of subset 0, then that
     image as each arm made it (the manifests under ``out/nst/subset0/<arm>[/<class>]``), each titled with its
     :func:`mean_change` from the original loaded as that arm's generator loaded it (``fit_of(arm) -> (size, fit,
-    resample)``; the first column shows it so). ``draw_extra(rows)`` fills ``extra_rows`` more rows of axes."""
+    resample)``; the first column shows it so), under ``title`` and a line saying what Δ is. ``draw_extra(rows)``
+    fills ``extra_rows`` more rows of axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,7 +182,7 @@ def plot_arm_examples(path: Path, out: Path, split: Split, classes, arms, fit_of
             axes[i][j].set_title(arm if change is None else f"{arm}: Δ {change:.1f}", fontsize=8)
     if draw_extra is not None:
         draw_extra(axes[len(firsts):])
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(f"{title}; Δ = mean |change| from the original, grey levels", fontsize=9)
     fig.tight_layout()
     mark_smoke(fig, profile_name)
     return save_figure(fig, path)

@@ -116,8 +116,8 @@ def plot_examples(path: Path, profile: ShindeProfile, split: Split, style: Path,
 
     return plot_arm_examples(
         path, out, split, profile.classes, arms, lambda arm: (config.size, config.fit, config.resample),
-        profile.name, f"Shinde arms ({config.size} px, {config.steps} L-BFGS evaluations, {config.backbone}); "
-        f"Δ = mean |change| from the original, grey levels", extra_rows=1, draw_extra=masks_row)
+        profile.name, f"Shinde arms ({config.size} px, {config.steps} L-BFGS evaluations, {config.backbone})",
+        extra_rows=1, draw_extra=masks_row)
 
 
 def style_masks(profile: ShindeProfile, style_img: np.ndarray) -> dict[str, np.ndarray]:
