@@ -14,12 +14,13 @@ import tensorflow as tf
 from keras import layers
 
 
-#: ``algorithm="auto"`` takes the Winograd path only from this many input channels: below it the transforms cost
-#: more than they save. Measured forward + input gradient, 2-core AVX-512 CPU, float32, idle (direct ms / Winograd
-#: ms): 224 px 3→64 10.2/18.2, 64→64 37/53; 112 px 64→128 19.3/18.1, 128→128 35.2/32.9; 56 px 128→256
-#: 20.3/14.6, 256→256 39.6/21.4; 28 px 256→512 20.0/14.1, 512→512 39.6/24.3. A whole VGG16 forward + backward
-#: pass: 0.214 s against 0.297 s at 224 px, level (0.099 s) at 128 px.
-MIN_CHANNELS = 128
+#: ``algorithm="auto"`` takes the Winograd path only from this many input x output channels: below it the
+#: transforms cost more than they save. Measured forward + input gradient, 2-core AVX-512 CPU, float32, idle
+#: (direct ms / Winograd ms): 224 px 3→64 10.2/18.2, 64→64 37/53; 112 px 64→128 19.3/18.1, 128→128 35.2/32.9;
+#: 56 px 128→256 20.3/14.6, 256→256 39.6/21.4; 28 px 256→512 20.0/14.1, 512→512 39.6/24.3. At 128 px, batch 4:
+#: 128 px 64→64 45.2/54.6, 64 px 64→128 22.3/17.2, 128→128 44.1/31.9, 8 px 512→512 13.6/10.9 (7.9 with the
+#: kernel transformed once, :meth:`Winograd3x3Conv2D.freeze`). So 64→64 stays direct and 64→128 pays.
+MIN_CHANNEL_PRODUCT = 64 * 128
 
 
 def reflect_pad(x, p: int):
@@ -54,7 +55,15 @@ _WINOGRAD_INPUT, _WINOGRAD_KERNEL, _WINOGRAD_OUTPUT = (
                                               for v in (_WINOGRAD_BT, _WINOGRAD_G, _WINOGRAD_AT)))
 
 
-def winograd_conv3x3(x, kernel, reflect: bool = False):
+def winograd_kernel(kernel):
+    """The transformed kernel ``G g Gᵀ`` of a ``(3, 3, C, C_out)`` kernel: ``(36, C, C_out)``, one ``C x C_out``
+    matrix per tile position."""
+    c, c_out = kernel.shape[2], kernel.shape[3]
+    u = tf.matmul(_WINOGRAD_KERNEL, tf.reshape(tf.cast(kernel, tf.float32), [9, c * c_out]))
+    return tf.reshape(u, [36, c, c_out])
+
+
+def winograd_conv3x3(x, kernel, reflect: bool = False, transformed_kernel=None):
     """``conv2d(x, kernel, stride 1, VALID)`` for a 3x3 kernel by Winograd F(4x4, 3x3), as batched matmuls.
 
     ``x`` is ``(N, H + 2, W + 2, C)`` float32 with static ``H``, ``W`` divisible by 4; ``kernel`` is
@@ -63,8 +72,10 @@ def winograd_conv3x3(x, kernel, reflect: bool = False):
     batched matmul of 36 ``(N·H·W/16, C) x (C, C_out)`` products: 4x fewer multiply-adds than direct
     convolution, and its gradients are matmuls of the same size. With ``reflect``, ``x`` is ``(N, H, W, C)``
     and is first padded by one pixel by reflection (``ReflectionPadding2D(1)``) at no cost: the tiles are
-    gathered at mirrored indices. Same function as ``tf.nn.conv2d`` up to float rounding
-    (relative error ~1e-5 in float32; tested), which is why it is used in float32 only.
+    gathered at mirrored indices. ``transformed_kernel`` is :func:`winograd_kernel` of ``kernel`` computed
+    beforehand (frozen weights): the kernel transform is then not run, and ``kernel`` is used only for its shape.
+    Same function as ``tf.nn.conv2d`` up to float rounding (relative error ~1e-5 in float32; tested), which is why
+    it is used in float32 only.
     """
     n_out, tile = 4, 6
     pad = 0 if reflect else 2
@@ -80,11 +91,13 @@ def winograd_conv3x3(x, kernel, reflect: bool = False):
     index = (row * (w + pad) + col).reshape(-1).astype("int32")
 
     n = tf.shape(x)[0]
-    d = tf.gather(tf.reshape(x, [n, (h + pad) * (w + pad), c]), index, axis=1)      # (N, 36·T, C)
-    d = tf.reshape(tf.transpose(tf.reshape(d, [n, tile * tile, th * tw * c]), [1, 0, 2]), [tile * tile, -1])
+    # Gathered straight into (36, N, T) order from the (N·pixels, C) image: no transpose of the 2.25x larger tiles
+    index = tf.reshape(index.reshape(tile * tile, 1, th * tw)
+                       + tf.range(n)[None, :, None] * ((h + pad) * (w + pad)), [-1])
+    d = tf.reshape(tf.gather(tf.reshape(x, [-1, c]), index), [tile * tile, -1])     # (36, N·T·C)
     v = tf.reshape(tf.matmul(_WINOGRAD_INPUT, d), [tile * tile, -1, c])
-    u = tf.matmul(_WINOGRAD_KERNEL, tf.reshape(kernel, [9, c * c_out]))
-    m = tf.matmul(v, tf.reshape(u, [tile * tile, c, c_out]))                          # (36, N·T, C_out)
+    u = winograd_kernel(kernel) if transformed_kernel is None else transformed_kernel
+    m = tf.matmul(v, u)                                                                # (36, N·T, C_out)
     y = tf.matmul(_WINOGRAD_OUTPUT, tf.reshape(m, [tile * tile, -1]))
     y = tf.transpose(tf.reshape(y, [n_out, n_out, n, th, tw, c_out]), [2, 3, 0, 4, 1, 5])
     return tf.reshape(y, [n, h, w, c_out])
@@ -100,8 +113,8 @@ class Winograd3x3Conv2D(layers.Conv2D):
 
     Same weights (checkpoints of a plain ``Conv2D`` load), same outputs and gradients up to float rounding. With
     ``algorithm="auto"`` the Winograd path is taken when the layer computes in float32, the output height and
-    width are static multiples of 4, the input has at least :data:`MIN_CHANNELS` channels and no GPU is visible
-    (cuDNN picks its own algorithms); otherwise, and with
+    width are static multiples of 4, input x output channels are at least :data:`MIN_CHANNEL_PRODUCT` and no GPU
+    is visible (cuDNN picks its own algorithms); otherwise, and with
     ``algorithm="direct"``, it is ``Conv2D``. In bfloat16 the direct kernels use the CPU's bfloat16 units and
     Winograd's transforms would cost precision. On a 2-core AVX512 CPU it ran a 128 px ResNet-9 generator's
     forward + backward pass 1.58x faster (its 18 residual convs at 32x32x256; before ``reflect`` and
@@ -117,6 +130,7 @@ class Winograd3x3Conv2D(layers.Conv2D):
         super().__init__(filters, 3, **kwargs)
         self.algorithm = algorithm
         self.reflect = bool(reflect)
+        self._frozen_kernel = None
         if self.reflect and self.padding != "valid":
             raise ValueError("Winograd3x3Conv2D pads by reflection (reflect=True) or by zeros (padding='same'), "
                              "not both")
@@ -130,14 +144,36 @@ class Winograd3x3Conv2D(layers.Conv2D):
                              f"divisible by 4; the input is {tuple(input_shape)}")
         if not fits or self.algorithm != "auto":
             return fits and self.algorithm == "winograd"
-        wide = input_shape[-1] is not None and input_shape[-1] >= MIN_CHANNELS
+        return self._pays(input_shape[-1])
+
+    def _pays(self, channels) -> bool:
+        wide = channels is not None and channels * self.filters >= MIN_CHANNEL_PRODUCT
         return wide and self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
+
+    def freeze(self) -> None:
+        """Transform the kernel once, for a layer whose weights no longer change (the NST engine's VGG).
+
+        The Winograd path then skips the kernel transform at every call: in a 128 px NST step at batch 4 that
+        transform took ~25 of ~300 ms, most of it in the 512-channel layers. Costs 4x the kernel's memory
+        (36 instead of 9 numbers per channel pair; ~200 MB for VGG16 up to block5_conv2), so it is kept only
+        where the Winograd path would be taken. ``set_weights`` afterwards is refused: functions already traced
+        would go on using the old transformed kernel.
+        """
+        if self.algorithm == "direct" or not (self.algorithm == "winograd" or self._pays(self.kernel.shape[2])):
+            return
+        self._frozen_kernel = winograd_kernel(tf.convert_to_tensor(self.kernel))
+
+    def set_weights(self, weights):
+        if self._frozen_kernel is not None:
+            raise RuntimeError(f"{self.name}: weights set after freeze(); build a new layer instead")
+        super().set_weights(weights)
 
     def convolution_op(self, inputs, kernel):
         if self.uses_winograd(inputs.shape):
             if self.padding == "same":
                 inputs = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
-            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect)
+            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect,
+                                    transformed_kernel=self._frozen_kernel)
         return super().convolution_op(reflect_pad(inputs, 1) if self.reflect else inputs, kernel)
 
     def compute_output_shape(self, input_shape):

@@ -55,7 +55,7 @@ def test_winograd_conv_has_conv2doutputs_and_gradients(h, w, channels_in, filter
 def test_winograd_conv_chooses_its_path():
     from gan_aug.base import dtype_policy
 
-    wide = L.MIN_CHANNELS
+    wide = L.MIN_CHANNEL_PRODUCT // 4  # input channels that make the product with 4 filters pay
     layer = L.Winograd3x3Conv2D(4)
     assert layer.uses_winograd((None, 10, 18, wide))          # float32, 8 x 16 output
     assert not layer.uses_winograd((None, 10, 18, wide - 1))  # too few channels to pay: direct
@@ -91,8 +91,8 @@ def test_winograd_conv_chooses_its_path():
 def test_nst_vgg_features_equal_the_plain_keras_vgg():
     """The NST engine's VGG16 (nst_aug.vgg: Winograd where a layer is wide enough and its maps are multiples of 4)
     gives the features of keras.applications.VGG16 with the same (seeded random) weights, to float rounding; at
-    64 px every conv from block2_conv2 on takes the Winograd path, block1 and block2_conv1 (64 input channels) are
-    direct."""
+    64 px every conv from block2_conv1 on takes the Winograd path with its kernel transformed once (frozen), the
+    two 64-filter block1 convs are direct."""
     import tensorflow as tf
 
     from nst_aug.vgg import FeatureExtractor
@@ -112,4 +112,28 @@ def test_nst_vgg_features_equal_the_plain_keras_vgg():
     convs = [l for l in ours.model.layers if isinstance(l, L.Winograd3x3Conv2D)]
     side = lambda l: 64 // 2 ** (int(l.name[5]) - 1)  # noqa: E731  (block<N>: 64 px halved N-1 times)
     taken = [l.name for l in convs if l.uses_winograd((None, side(l), side(l), l.input.shape[-1]))]
-    assert len(convs) == 12 and taken == [l.name for l in convs][3:]  # block1 x2, block2_conv1 direct
+    assert len(convs) == 12 and taken == [l.name for l in convs][2:]  # block1 x2 direct
+    assert [l.name for l in convs if l._frozen_kernel is not None] == taken
+    with pytest.raises(RuntimeError, match="after freeze"):  # a stale transformed kernel would be used silently
+        convs[-1].set_weights(convs[-1].get_weights())
+
+
+def test_frozen_winograd_kernel_is_the_transform_of_the_kernel():
+    """freeze() stores G g Gᵀ of the current kernel; the layer's output is unchanged by it (only the work moves)."""
+    import tensorflow as tf
+
+    layer = L.Winograd3x3Conv2D(128, padding="same", use_bias=False)
+    x = tf.constant(RNG.normal(size=(2, 8, 8, 64)).astype("float32"))
+    before = np.asarray(layer(x))
+    layer.freeze()
+    u = np.asarray(layer._frozen_kernel)
+    k = np.asarray(layer.kernel, np.float64)
+    g = np.asarray(L._WINOGRAD_G, np.float64)
+    # position (a, b) of the 6x6 transformed tile: sum_{u,v} G[a, u] k[u, v] G[b, v]
+    want = np.einsum("au,uvco,bv->abco", g, k, g).reshape(36, 64, 128)
+    np.testing.assert_allclose(u, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(layer(x)), before)
+    narrow = L.Winograd3x3Conv2D(4, padding="same")
+    narrow.build((None, 8, 8, 3))
+    narrow.freeze()  # would take the direct path: nothing stored
+    assert narrow._frozen_kernel is None
