@@ -360,7 +360,8 @@ def main(argv=None) -> None:
         sec, _ = probe_engine("adam bfloat16 (opt-in)", eng, *batch_of(b16), args.probe_steps)
         bf16_rate = b16 / sec  # reported beside (i), not in it: bfloat16 changes the results (README)
     lbfgs_best = None
-    for b in args.batch:
+    # the timed run below needs a batch the real pairs can fill: probe B = --pairs too when no --batch fits
+    for b in sorted(set(args.batch) | ({args.pairs} if min(args.batch) > args.pairs else set())):
         eng = StyleTransfer(engine_config("lbfgs", args.size, args.max_steps_b), extractor=fe)
         sec, _ = probe_engine("L-BFGS-B float32", eng, *batch_of(b), args.probe_steps)
         usable = b <= args.pairs  # the timed run uses the real pairs, so B cannot exceed --pairs
