@@ -21,6 +21,10 @@ from keras import layers
 #: 128 px 64→64 45.2/54.6, 64 px 64→128 22.3/17.2, 128→128 44.1/31.9, 8 px 512→512 13.6/10.9 (7.9 with the
 #: kernel transformed once, :meth:`Winograd3x3Conv2D.freeze`). So 64→64 stays direct and 64→128 pays.
 MIN_CHANNEL_PRODUCT = 64 * 128
+#: The same for a frozen layer with zero padding (:func:`frozen_same_conv3x3`: input gradient by Winograd too).
+#: 64→64, forward + input gradient, direct ms / frozen Winograd ms: 224 px batch 1 35.9/35.3, batch 4
+#: 141.8/136.8; 128 px batch 1 11.8/9.8, batch 2 23.3/21.5, batch 4 45.9/42.0 (64→128 at 112 px 18.1/13.4).
+MIN_CHANNEL_PRODUCT_FROZEN = 64 * 64
 
 
 def reflect_pad(x, p: int):
@@ -80,7 +84,7 @@ def winograd_conv3x3(x, kernel, reflect: bool = False, transformed_kernel=None):
     n_out, tile = 4, 6
     pad = 0 if reflect else 2
     h, w, c = x.shape[1] - pad, x.shape[2] - pad, x.shape[3]
-    c_out = kernel.shape[3]
+    c_out = (kernel if transformed_kernel is None else transformed_kernel).shape[-1]
     th, tw = h // n_out, w // n_out
     # Pixel (row, col) of the padded image at tile position (i, j) of tile (ty, tx), ordered (i, j, ty, tx).
     i, j, ty, tx = np.meshgrid(np.arange(tile), np.arange(tile), np.arange(th), np.arange(tw), indexing="ij")
@@ -101,6 +105,30 @@ def winograd_conv3x3(x, kernel, reflect: bool = False, transformed_kernel=None):
     y = tf.matmul(_WINOGRAD_OUTPUT, tf.reshape(m, [tile * tile, -1]))
     y = tf.transpose(tf.reshape(y, [n_out, n_out, n, th, tw, c_out]), [2, 3, 0, 4, 1, 5])
     return tf.reshape(y, [n, h, w, c_out])
+
+
+def _zero_pad1(x):
+    return tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+
+
+def frozen_same_conv3x3(x, transformed_kernel, transformed_flipped_kernel):
+    """``conv2d(x, kernel, stride 1, SAME)`` of a fixed kernel, forward and input gradient both by Winograd.
+
+    ``x`` is ``(N, H, W, C)`` with static ``H``, ``W`` divisible by 4; the kernels are :func:`winograd_kernel` of
+    the ``(3, 3, C, C_out)`` kernel and of the kernel rotated by 180° with its channel axes swapped, because the
+    input gradient of a ``SAME`` 3x3 correlation is the ``SAME`` correlation of the upstream gradient with that
+    kernel. Autodiff of :func:`winograd_conv3x3` reaches the same gradient through the transposed transforms, a
+    scatter-add for the gather and two transposes; written as a second forward convolution it took 201.8 instead
+    of 222.6 ms for VGG16's convolutions from block1_conv2 to block5_conv2 (forward + input gradient, 128 px,
+    batch 4, 2-core CPU), and block1_conv2 (64→64, 128 px) 42.0 ms against 45.9 direct. No kernel gradient: for
+    frozen weights (:meth:`Winograd3x3Conv2D.freeze`).
+    """
+    @tf.custom_gradient
+    def conv(x):
+        def grad(upstream):
+            return winograd_conv3x3(_zero_pad1(upstream), None, transformed_kernel=transformed_flipped_kernel)
+        return winograd_conv3x3(_zero_pad1(x), None, transformed_kernel=transformed_kernel), grad
+    return conv(x)
 
 
 @keras.saving.register_keras_serializable(package="gan_aug")
@@ -144,24 +172,32 @@ class Winograd3x3Conv2D(layers.Conv2D):
                              f"divisible by 4; the input is {tuple(input_shape)}")
         if not fits or self.algorithm != "auto":
             return fits and self.algorithm == "winograd"
-        return self._pays(input_shape[-1])
+        return self._pays(input_shape[-1], frozen_same=self._frozen_kernel is not None
+                          and self._frozen_kernel[1] is not None)
 
-    def _pays(self, channels) -> bool:
-        wide = channels is not None and channels * self.filters >= MIN_CHANNEL_PRODUCT
+    def _pays(self, channels, frozen_same: bool = False) -> bool:
+        least = MIN_CHANNEL_PRODUCT_FROZEN if frozen_same else MIN_CHANNEL_PRODUCT
+        wide = channels is not None and channels * self.filters >= least
         return wide and self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
 
     def freeze(self) -> None:
         """Transform the kernel once, for a layer whose weights no longer change (the NST engine's VGG).
 
-        The Winograd path then skips the kernel transform at every call: in a 128 px NST step at batch 4 that
-        transform took ~25 of ~300 ms, most of it in the 512-channel layers. Costs 4x the kernel's memory
-        (36 instead of 9 numbers per channel pair; ~200 MB for VGG16 up to block5_conv2), so it is kept only
-        where the Winograd path would be taken. ``set_weights`` afterwards is refused: functions already traced
-        would go on using the old transformed kernel.
+        The Winograd path then skips the kernel transform at every call (in a 128 px NST step at batch 4 it took
+        ~25 of ~300 ms, most of it in the 512-channel layers), and with ``padding="same"`` the input gradient is
+        a second Winograd convolution (:func:`frozen_same_conv3x3`), which also makes 64→64 layers pay
+        (:data:`MIN_CHANNEL_PRODUCT_FROZEN`). The kernel gradient is then no longer computed. Costs 4x the
+        kernel's memory per transform (36 instead of 9 numbers per channel pair; with the flipped kernel's, ~400 MB
+        for VGG16 up to block5_conv2), so it is kept only where the Winograd path would be taken.
+        ``set_weights`` afterwards is refused: functions already traced would go on using the old transforms.
         """
-        if self.algorithm == "direct" or not (self.algorithm == "winograd" or self._pays(self.kernel.shape[2])):
+        same = self.padding == "same" and not self.reflect
+        forced = self.algorithm == "winograd"
+        if self.algorithm == "direct" or not (forced or self._pays(self.kernel.shape[2], frozen_same=same)):
             return
-        self._frozen_kernel = winograd_kernel(tf.convert_to_tensor(self.kernel))
+        kernel = tf.convert_to_tensor(self.kernel)
+        flipped = winograd_kernel(tf.transpose(kernel[::-1, ::-1], [0, 1, 3, 2])) if same else None
+        self._frozen_kernel = (winograd_kernel(kernel), flipped)
 
     def set_weights(self, weights):
         if self._frozen_kernel is not None:
@@ -170,10 +206,13 @@ class Winograd3x3Conv2D(layers.Conv2D):
 
     def convolution_op(self, inputs, kernel):
         if self.uses_winograd(inputs.shape):
+            transformed, flipped = self._frozen_kernel or (None, None)
+            if flipped is not None:
+                return frozen_same_conv3x3(inputs, transformed, flipped)
             if self.padding == "same":
-                inputs = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+                inputs = _zero_pad1(inputs)
             return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect,
-                                    transformed_kernel=self._frozen_kernel)
+                                    transformed_kernel=transformed)
         return super().convolution_op(reflect_pad(inputs, 1) if self.reflect else inputs, kernel)
 
     def compute_output_shape(self, input_shape):

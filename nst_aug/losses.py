@@ -48,7 +48,7 @@ def _self_gram(flat: tf.Tensor, positions: tf.Tensor) -> tf.Tensor:
     @tf.custom_gradient
     def gram(f):
         def grad(upstream):
-            return tf.matmul(f, upstream + tf.linalg.matrix_transpose(upstream)) / positions
+            return tf.matmul(f, (upstream + tf.linalg.matrix_transpose(upstream)) / positions)  # N x N scaled
         return tf.matmul(f, f, transpose_a=True) / positions, grad
     return gram(flat)
 
