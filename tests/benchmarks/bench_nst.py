@@ -286,7 +286,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=128, help="image side in px (default 128)")
     parser.add_argument("--steps-a", type=int, default=1000, help="tutorial steps per image (default: its 1000)")
     parser.add_argument("--max-steps-b", type=int, default=400, help="cap on the engine's steps (default 400)")
-    parser.add_argument("--probe-steps", type=int, default=4, help="timed steps per engine probe (default 4)")
+    parser.add_argument("--probe-steps", type=int, default=8, help="timed steps per engine probe (default 8)")
     parser.add_argument("--batch", type=int, nargs="*", default=[1, 2, 4, 8],
                         help="batch sizes to probe (default 1 2 4 8)")
     parser.add_argument("--try-bf16", action="store_true",
@@ -416,7 +416,7 @@ def main(argv=None) -> None:
     fastest = max([b_ / sec_ for _, _, b_, sec_, _ in candidates] + [b / sec])
     per_eval = fastest / a_rate
     to_loss = a_time_per_image / best_time
-    print(f"(i) per-evaluation ratio, (b)'s fastest float32 image-steps/s / (a)'s: {per_eval:.2f} "
+    print(f"(i) per-evaluation ratio, (b)'s fastest float32 image-steps/s / (a)'s: {per_eval:.3f} "
           f"(target >= 2: {'met' if per_eval >= 2 else 'NOT met'}; goal 3)", flush=True)
     # Roofline: how far float32 can go at all. Both (a) and (b) run the same convolutions (same FLOPs); the
     # machine's large-matmul rate bounds any float32 evaluation of them.
