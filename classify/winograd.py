@@ -158,7 +158,8 @@ class Winograd3x3Conv2D(layers.Conv2D):
         super().__init__(filters, 3, **kwargs)
         self.algorithm = algorithm
         self.reflect = bool(reflect)
-        self._frozen_kernel = None
+        self.frozen = False
+        self._frozen_kernel = None  # (transform, flipped kernel's transform or None), made on first use
         if self.reflect and self.padding != "valid":
             raise ValueError("Winograd3x3Conv2D pads by reflection (reflect=True) or by zeros (padding='same'), "
                              "not both")
@@ -172,41 +173,50 @@ class Winograd3x3Conv2D(layers.Conv2D):
                              f"divisible by 4; the input is {tuple(input_shape)}")
         if not fits or self.algorithm != "auto":
             return fits and self.algorithm == "winograd"
-        return self._pays(input_shape[-1], frozen_same=self._frozen_kernel is not None
-                          and self._frozen_kernel[1] is not None)
+        return self._pays(input_shape[-1], frozen_same=self.frozen and self._zero_padded())
 
     def _pays(self, channels, frozen_same: bool = False) -> bool:
         least = MIN_CHANNEL_PRODUCT_FROZEN if frozen_same else MIN_CHANNEL_PRODUCT
         wide = channels is not None and channels * self.filters >= least
         return wide and self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
 
-    def freeze(self) -> None:
-        """Transform the kernel once, for a layer whose weights no longer change (the NST engine's VGG).
+    def _zero_padded(self) -> bool:
+        return self.padding == "same" and not self.reflect
 
-        The Winograd path then skips the kernel transform at every call (in a 128 px NST step at batch 4 it took
-        ~25 of ~300 ms, most of it in the 512-channel layers), and with ``padding="same"`` the input gradient is
-        a second Winograd convolution (:func:`frozen_same_conv3x3`), which also makes 64→64 layers pay
-        (:data:`MIN_CHANNEL_PRODUCT_FROZEN`). The kernel gradient is then no longer computed. Costs 4x the
-        kernel's memory per transform (36 instead of 9 numbers per channel pair; with the flipped kernel's, ~400 MB
-        for VGG16 up to block5_conv2), so it is kept only where the Winograd path would be taken.
-        ``set_weights`` afterwards is refused: functions already traced would go on using the old transforms.
+    def freeze(self) -> None:
+        """Declare the weights final (the NST engine's VGG): the kernel is then transformed once, not per call.
+
+        On the first call that takes the Winograd path the transformed kernel is computed (eagerly, also while a
+        ``tf.function`` is traced) and kept: in a 128 px NST step at batch 4 the per-call transform took ~25 of
+        ~300 ms, most of it in the 512-channel layers. With ``padding="same"`` the input gradient becomes a second
+        Winograd convolution (:func:`frozen_same_conv3x3`), which also makes 64→64 layers pay
+        (:data:`MIN_CHANNEL_PRODUCT_FROZEN`); the kernel gradient is then no longer computed. Costs 4x the
+        kernel's memory per transform (36 instead of 9 numbers per channel pair; with the flipped kernel's,
+        ~400 MB for VGG16 up to block5_conv2 at sizes where every layer takes the Winograd path). ``set_weights``
+        afterwards is refused: functions already traced would go on using the old transforms.
         """
-        same = self.padding == "same" and not self.reflect
-        forced = self.algorithm == "winograd"
-        if self.algorithm == "direct" or not (forced or self._pays(self.kernel.shape[2], frozen_same=same)):
-            return
-        kernel = tf.convert_to_tensor(self.kernel)
-        flipped = winograd_kernel(tf.transpose(kernel[::-1, ::-1], [0, 1, 3, 2])) if same else None
-        self._frozen_kernel = (winograd_kernel(kernel), flipped)
+        self.frozen = True
+
+    def frozen_transforms(self):
+        """``(transform, flipped transform or None)`` of a frozen layer's kernel, computed once."""
+        if not self.frozen:
+            raise RuntimeError(f"{self.name} is not frozen")
+        if self._frozen_kernel is None:
+            with tf.init_scope():  # eager even inside a traced function: a constant the graph captures
+                kernel = tf.convert_to_tensor(self.kernel)
+                flipped = (winograd_kernel(tf.transpose(kernel[::-1, ::-1], [0, 1, 3, 2]))
+                           if self._zero_padded() else None)
+                self._frozen_kernel = (winograd_kernel(kernel), flipped)
+        return self._frozen_kernel
 
     def set_weights(self, weights):
-        if self._frozen_kernel is not None:
+        if self.frozen:
             raise RuntimeError(f"{self.name}: weights set after freeze(); build a new layer instead")
         super().set_weights(weights)
 
     def convolution_op(self, inputs, kernel):
         if self.uses_winograd(inputs.shape):
-            transformed, flipped = self._frozen_kernel or (None, None)
+            transformed, flipped = self.frozen_transforms() if self.frozen else (None, None)
             if flipped is not None:
                 return frozen_same_conv3x3(inputs, transformed, flipped)
             if self.padding == "same":
