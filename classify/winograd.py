@@ -76,8 +76,8 @@ def winograd_conv3x3(x, kernel, reflect: bool = False, transformed_kernel=None):
     batched matmul of 36 ``(N·H·W/16, C) x (C, C_out)`` products: 4x fewer multiply-adds than direct
     convolution, and its gradients are matmuls of the same size. With ``reflect``, ``x`` is ``(N, H, W, C)``
     and is first padded by one pixel by reflection (``ReflectionPadding2D(1)``) at no cost: the tiles are
-    gathered at mirrored indices. ``transformed_kernel`` is :func:`winograd_kernel` of ``kernel`` computed
-    beforehand (frozen weights): the kernel transform is then not run, and ``kernel`` is used only for its shape.
+    gathered at mirrored indices. ``transformed_kernel`` is :func:`winograd_kernel` of the kernel computed
+    beforehand (frozen weights): the kernel transform is then not run and ``kernel`` is not read (may be None).
     Same function as ``tf.nn.conv2d`` up to float rounding (relative error ~1e-5 in float32; tested), which is why
     it is used in float32 only.
     """

@@ -81,7 +81,7 @@ class FeatureExtractor:
         self.model.trainable = False
         if compute_dtype != "float32":
             self.model = _recast(self.model, compute_dtype)
-        else:  # the weights are final: transform the Winograd layers' kernels once, not at every evaluation
+        else:  # the weights are final: Winograd layers transform their kernels once (on first use), not per call
             for layer in self.model.layers:
                 if isinstance(layer, Winograd3x3Conv2D):
                     layer.freeze()
