@@ -8,6 +8,8 @@ the package name ``gan_aug``, where it was first defined, so generators exported
 """
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -25,6 +27,22 @@ MIN_CHANNEL_PRODUCT = 64 * 128
 #: 64→64, forward + input gradient, direct ms / frozen Winograd ms: 224 px batch 1 35.9/35.3, batch 4
 #: 141.8/136.8; 128 px batch 1 11.8/9.8, batch 2 23.3/21.5, batch 4 45.9/42.0 (64→128 at 112 px 18.1/13.4).
 MIN_CHANNEL_PRODUCT_FROZEN = 64 * 64
+
+
+@functools.lru_cache(maxsize=1)
+def bf16_winograd_pays() -> bool:
+    """Whether a layer computing in bfloat16 (mixed precision) should run its convolution as float32 Winograd.
+
+    On a CPU whose bfloat16 units are AVX512-BF16 dot products without AMX, float32 Winograd beats bfloat16 direct
+    convolution and is more precise: 256→256 at 32x32 (a CycleGAN residual conv), forward + input and kernel
+    gradients, 2-core Zen 4: batch 1 9.8 ms against 12.5 ms (float32 direct 18.3), batch 4 28.6 against 42.0;
+    relative error against float32 3e-6 instead of bfloat16's 3e-3 (Winograd with the product in bfloat16 was
+    9x less precise than that: not used). With AMX, bfloat16 direct is several times faster (README: CycleGAN
+    1.0 vs 0.6 images/s); so is a GPU's float16, which never takes the Winograd path.
+    """
+    from .precision import cpu_has_amx, cpu_has_bf16_units
+
+    return cpu_has_bf16_units() and not cpu_has_amx()
 
 
 def reflect_pad(x, p: int):
@@ -143,8 +161,10 @@ class Winograd3x3Conv2D(layers.Conv2D):
     ``algorithm="auto"`` the Winograd path is taken when the layer computes in float32, the output height and
     width are static multiples of 4, input x output channels are at least :data:`MIN_CHANNEL_PRODUCT` and no GPU
     is visible (cuDNN picks its own algorithms); otherwise, and with
-    ``algorithm="direct"``, it is ``Conv2D``. In bfloat16 the direct kernels use the CPU's bfloat16 units and
-    Winograd's transforms would cost precision. On a 2-core AVX512 CPU it ran a 128 px ResNet-9 generator's
+    ``algorithm="direct"``, it is ``Conv2D``. A layer computing in bfloat16 takes it too — in float32, its input
+    widened and its output rounded back — where that beats the CPU's bfloat16 direct kernels
+    (:func:`bf16_winograd_pays`: AVX512-BF16 without AMX); Winograd with a bfloat16 product would cost too much
+    precision. On a 2-core AVX512 CPU it ran a 128 px ResNet-9 generator's
     forward + backward pass 1.58x faster (its 18 residual convs at 32x32x256; before ``reflect`` and
     :class:`InstanceNormalization`).
     """
@@ -178,7 +198,9 @@ class Winograd3x3Conv2D(layers.Conv2D):
     def _pays(self, channels, frozen_same: bool = False) -> bool:
         least = MIN_CHANNEL_PRODUCT_FROZEN if frozen_same else MIN_CHANNEL_PRODUCT
         wide = channels is not None and channels * self.filters >= least
-        return wide and self.compute_dtype == "float32" and not tf.config.list_logical_devices("GPU")
+        if not wide or tf.config.list_logical_devices("GPU"):
+            return False
+        return self.compute_dtype == "float32" or (self.compute_dtype == "bfloat16" and bf16_winograd_pays())
 
     def _zero_padded(self) -> bool:
         return self.padding == "same" and not self.reflect
@@ -215,15 +237,21 @@ class Winograd3x3Conv2D(layers.Conv2D):
         super().set_weights(weights)
 
     def convolution_op(self, inputs, kernel):
-        if self.uses_winograd(inputs.shape):
-            transformed, flipped = self.frozen_transforms() if self.frozen else (None, None)
-            if flipped is not None:
-                return frozen_same_conv3x3(inputs, transformed, flipped)
-            if self.padding == "same":
-                inputs = _zero_pad1(inputs)
-            return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect,
-                                    transformed_kernel=transformed)
-        return super().convolution_op(reflect_pad(inputs, 1) if self.reflect else inputs, kernel)
+        if not self.uses_winograd(inputs.shape):
+            return super().convolution_op(reflect_pad(inputs, 1) if self.reflect else inputs, kernel)
+        if inputs.dtype != tf.float32:  # a bfloat16 layer where float32 Winograd is faster (bf16_winograd_pays)
+            out = self._winograd(tf.cast(inputs, tf.float32), tf.cast(kernel, tf.float32))
+            return tf.cast(out, inputs.dtype)
+        return self._winograd(inputs, kernel)
+
+    def _winograd(self, inputs, kernel):
+        transformed, flipped = self.frozen_transforms() if self.frozen else (None, None)
+        if flipped is not None:
+            return frozen_same_conv3x3(inputs, transformed, flipped)
+        if self.padding == "same":
+            inputs = _zero_pad1(inputs)
+        return winograd_conv3x3(inputs, tf.convert_to_tensor(kernel), reflect=self.reflect,
+                                transformed_kernel=transformed)
 
     def compute_output_shape(self, input_shape):
         if self.reflect:

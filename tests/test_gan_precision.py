@@ -52,6 +52,8 @@ def test_cpu_bf16_detection_reads_the_flags(tmp_path):
     assert precision.cpu_has_bf16_units(with_bf16) and precision.cpu_has_bf16_units(amx)
     assert not precision.cpu_has_bf16_units(without)
     assert not precision.cpu_has_bf16_units(tmp_path / "missing")  # not Linux: no guess
+    assert precision.cpu_has_amx(amx) and not precision.cpu_has_amx(with_bf16)
+    assert not precision.cpu_has_amx(tmp_path / "missing")
 
 
 def test_auto_precision_follows_the_hardware(monkeypatch):

@@ -52,9 +52,10 @@ def test_winograd_conv_has_conv2doutputs_and_gradients(h, w, channels_in, filter
         assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max() + 1e-6
 
 
-def test_winograd_conv_chooses_its_path():
+def test_winograd_conv_chooses_its_path(monkeypatch):
     from gan_aug.base import dtype_policy
 
+    monkeypatch.setattr(L, "bf16_winograd_pays", lambda: False)  # e.g. a CPU with AMX
     wide = L.MIN_CHANNEL_PRODUCT // 4  # input channels that make the product with 4 filters pay
     layer = L.Winograd3x3Conv2D(4)
     assert layer.uses_winograd((None, 10, 18, wide))          # float32, 8 x 16 output
@@ -66,6 +67,8 @@ def test_winograd_conv_chooses_its_path():
     with dtype_policy("bfloat16"):
         mixed = L.Winograd3x3Conv2D(4)
     assert mixed.compute_dtype == "bfloat16" and not mixed.uses_winograd((None, 10, 10, wide))
+    monkeypatch.setattr(L, "bf16_winograd_pays", lambda: True)  # AVX512-BF16 without AMX: float32 Winograd
+    assert mixed.uses_winograd((None, 10, 10, wide)) and not mixed.uses_winograd((None, 10, 10, wide - 1))
     # the direct fallback still computes: odd sizes go through Conv2D
     x = RNG.normal(size=(1, 9, 11, 3)).astype("float32")
     assert tuple(layer(x).shape) == (1, 7, 9, 4)
@@ -171,3 +174,43 @@ def test_frozen_winograd_kernel_is_the_transform_of_the_kernel():
     assert narrow._frozen_kernel is None
     with pytest.raises(RuntimeError, match="after freeze"):
         layer.set_weights(layer.get_weights())
+
+
+def test_bf16_layer_on_the_winograd_path_computes_in_float32(monkeypatch):
+    """Where float32 Winograd beats bfloat16 direct convolution (a CPU with AVX512-BF16 but no AMX), a mixed-precision
+    layer takes it: its bfloat16 input is widened, the convolution runs in float32 and only the output is rounded
+    to bfloat16 — within bfloat16's rounding of the float32 convolution of the same bfloat16 input and kernel
+    (closer than bfloat16 direct), and its kernel gradient is the float32 one to bfloat16 rounding (it passes the
+    bfloat16 cast of the kernel, as in any mixed-precision layer)."""
+    import tensorflow as tf
+
+    from gan_aug.base import dtype_policy
+
+    monkeypatch.setattr(L, "bf16_winograd_pays", lambda: True)
+    with dtype_policy("bfloat16"):
+        layer = L.Winograd3x3Conv2D(64, reflect=True, use_bias=False)
+        layer.build((1, 8, 8, 128))
+    kernel = RNG.normal(scale=0.05, size=(3, 3, 128, 64)).astype("float32")
+    layer.set_weights([kernel])
+    x = tf.constant(RNG.normal(size=(2, 8, 8, 128)).astype("float32"))
+    assert layer.uses_winograd(x.shape)
+    xb = tf.cast(x, tf.bfloat16)
+    kb = tf.cast(tf.cast(kernel, tf.bfloat16), tf.float32)  # what the bfloat16 layer sees of its kernel
+    want = tf.nn.conv2d(L.reflect_pad(tf.cast(xb, tf.float32), 1), kb, 1, "VALID")
+    with tf.GradientTape() as tape:
+        got = layer(xb)
+        loss = tf.reduce_sum(tf.cast(got, tf.float32) * want)
+    assert got.dtype == tf.bfloat16
+    err = float(tf.reduce_max(tf.abs(tf.cast(got, tf.float32) - want)) / tf.reduce_max(tf.abs(want)))
+    assert err < 2 ** -8  # one bfloat16 rounding of the output
+    direct = tf.nn.conv2d(L.reflect_pad(xb, 1), tf.cast(kb, tf.bfloat16), 1, "VALID")
+    assert err <= float(tf.reduce_max(tf.abs(tf.cast(direct, tf.float32) - want)) / tf.reduce_max(tf.abs(want)))
+    grad = tape.gradient(loss, layer.kernel)
+    with tf.GradientTape() as tape32:
+        k32 = tf.Variable(kb)
+        ref = tf.nn.conv2d(L.reflect_pad(tf.cast(xb, tf.float32), 1), k32, 1, "VALID")
+        loss32 = tf.reduce_sum(tf.cast(tf.cast(ref, tf.bfloat16), tf.float32) * want)
+    want_grad = tape32.gradient(loss32, k32)
+    assert grad.dtype == tf.float32  # reaches the float32 variable through the bfloat16 cast: rounded like it
+    scale = float(tf.reduce_max(tf.abs(want_grad)))
+    np.testing.assert_allclose(grad.numpy(), want_grad.numpy(), rtol=0, atol=2 ** -7 * scale)
