@@ -97,7 +97,7 @@ def winograd_conv3x3(x, kernel, reflect: bool = False, transformed_kernel=None):
     gathered at mirrored indices. ``transformed_kernel`` is :func:`winograd_kernel` of the kernel computed
     beforehand (frozen weights): the kernel transform is then not run and ``kernel`` is not read (may be None).
     Same function as ``tf.nn.conv2d`` up to float rounding (relative error ~1e-5 in float32; tested), which is why
-    it is used in float32 only.
+    it computes in float32 only (a bfloat16 :class:`Winograd3x3Conv2D` widens its input for it).
     """
     n_out, tile = 4, 6
     pad = 0 if reflect else 2
